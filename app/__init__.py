@@ -1,0 +1,99 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import atexit
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from config import ConfigError, Environment, Settings, load_settings
+
+__all__ = ["ConfigError", "create_app"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _database_uri(settings: Settings, app: Flask) -> str:
+    if settings.database_url:
+        return settings.database_url
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(app.instance_path) / 'app.db'}"
+
+
+def _engine_options(uri: str) -> dict[str, Any]:
+    if uri.startswith("sqlite"):
+        return {"connect_args": {"timeout": 15}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 5,
+        "max_overflow": 10,
+        "connect_args": {"connect_timeout": 3},
+    }
+
+
+def _close_at_exit(ref: weakref.ref[Flask]) -> None:
+    from app.modules import close_modules
+
+    app = ref()
+    if app is not None:
+        close_modules(app)
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application from the environment, with ``overrides`` (env-style keys) on top.
+
+    Raises :class:`ConfigError` (one line, naming the variable) when a setting is wrong.
+    """
+    settings = load_settings(overrides)
+    app = Flask(__name__, instance_relative_config=True)
+
+    from app.core.logging import configure_logging
+
+    configure_logging(settings.log_level, json_lines=settings.is_production)
+
+    uri = _database_uri(settings, app)
+    app.config.update(
+        SETTINGS=settings,
+        TESTING=settings.app_env is Environment.TESTING,
+        SECRET_KEY=settings.auth.secret or "",
+        SQLALCHEMY_DATABASE_URI=uri,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(uri),
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    from app.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    if settings.redis_url:
+        import redis
+
+        app.extensions["redis"] = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+        )
+
+    from app.core import init_core
+    from app.modules import ensure_ready, registry, setup_modules
+    from app.web import bp as web_bp
+
+    init_core(app)
+    setup_modules(app)
+    app.register_blueprint(web_bp)
+
+    modules = registry(app)
+
+    @app.before_request
+    def _ready_on_first_request() -> None:
+        # Under gunicorn post_worker_init has already done this; under `flask run` the first
+        # request does it. One attribute read per request once ready.
+        if not modules.ready:
+            ensure_ready(app)
+
+    atexit.register(_close_at_exit, weakref.ref(app))
+    return app

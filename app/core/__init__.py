@@ -1,0 +1,19 @@
+"""What every deployment has: errors, request ids, metrics, probes and the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.core.errors import register_error_handlers
+from app.core.health import bp as health_bp
+from app.core.logging import init_request_id
+from app.core.metrics import init_metrics
+from app.core.openapi import init_openapi
+
+
+def init_core(app: Flask) -> None:
+    init_request_id(app)  # first: every later hook and log line sees the request id
+    init_metrics(app)
+    register_error_handlers(app)
+    app.register_blueprint(health_bp)
+    init_openapi(app)

@@ -1,0 +1,124 @@
+"""One JSON error envelope for the whole API: ``{"code": "UPPER_SNAKE", "message": "..."}``.
+
+better-auth's clients read ``code``, so every error under ``/api/`` carries one, whatever raised
+it: an :class:`ApiError`, a werkzeug ``HTTPException`` or an unexpected exception (500, logged with
+the request id, never a traceback in the response).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "UNPROCESSABLE_ENTITY",
+    429: "TOO_MANY_REQUESTS",
+    500: "INTERNAL_SERVER_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+_MESSAGES = {
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request body is too large",
+    415: "Unsupported media type; send application/json",
+    500: "Internal server error",
+}
+
+
+class ApiError(Exception):
+    """An error the API answers on purpose, in better-auth's envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = dict(headers or {})
+
+
+def code_for_status(status: int) -> str:
+    if status in _CODES:
+        return _CODES[status]
+    return "CLIENT_ERROR" if status < 500 else "SERVER_ERROR"
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = dict(details)
+    response = jsonify(body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _message(error: HTTPException) -> str:
+    status = error.code or 500
+    if status in _MESSAGES:
+        return _MESSAGES[status]
+    text = error.description or error.name
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
+def _handle_api_error(error: ApiError) -> Response:
+    return error_response(error.status, error.code, error.message, details=error.details, headers=error.headers)
+
+
+def _handle_http(error: HTTPException) -> Response | HTTPException:
+    if not _wants_json():
+        return error
+    status = error.code or 500
+    response = error_response(status, code_for_status(status), _message(error))
+    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    if not _wants_json():
+        return "Internal server error", 500
+    return error_response(500, "INTERNAL_SERVER_ERROR", _MESSAGES[500])
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,122 @@
+"""Probes: liveness (the process answers), readiness (its dependencies answer), and the version."""
+
+from __future__ import annotations
+
+import logging
+import platform
+from importlib import metadata
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy import text
+
+from app.core.api import ApiModel, endpoint
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("health", __name__, url_prefix="/api/v1")
+
+
+class Status(ApiModel):
+    status: str
+
+
+class Readiness(ApiModel):
+    status: str
+    components: dict[str, dict[str, Any]]
+
+
+class Version(ApiModel):
+    name: str
+    version: str
+    python: str
+    modules: dict[str, bool]
+
+
+def _check_database() -> dict[str, Any]:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+        db.session.rollback()
+        log.warning("readiness: database check failed: %s", error)
+        return {"status": "KO", "error": type(error).__name__}
+    return {"status": "OK"}
+
+
+def _check_redis() -> dict[str, Any] | None:
+    client = current_app.extensions.get("redis")
+    if client is None:
+        return None
+    try:
+        client.ping()
+    except Exception as error:  # noqa: BLE001
+        log.warning("readiness: redis check failed: %s", error)
+        return {"status": "KO", "error": type(error).__name__}
+    return {"status": "OK"}
+
+
+def _check_modules() -> dict[str, dict[str, Any]]:
+    from app.modules import registry
+
+    reg = registry(current_app)
+    result: dict[str, dict[str, Any]] = {}
+    for module in reg.modules:
+        state = reg.state.get(module.name, "pending")
+        ok, detail = (state == "ready"), state
+        if ok:
+            try:
+                ok, detail = module.readiness(current_app)
+            except Exception as error:  # noqa: BLE001
+                ok, detail = False, f"{type(error).__name__}: {error}"
+        result[f"module:{module.name}"] = {"status": "OK" if ok else "KO", "detail": detail}
+    return result
+
+
+@bp.get("/healthz")
+@endpoint(summary="Liveness: the process answers", tags=["Health"], response=Status)
+def healthz() -> ResponseReturnValue:
+    return {"status": "OK"}
+
+
+@bp.get("/livez")
+@endpoint(summary="Liveness (Kubernetes spelling)", tags=["Health"], response=Status)
+def livez() -> ResponseReturnValue:
+    return {"status": "OK"}
+
+
+@bp.get("/readyz")
+@endpoint(
+    summary="Readiness: database, Redis and every module",
+    tags=["Health"],
+    response=Readiness,
+    responses={503: "A component is not ready"},
+)
+def readyz() -> ResponseReturnValue:
+    from app.modules import ensure_ready
+
+    ensure_ready(current_app._get_current_object())  # type: ignore[attr-defined]
+    components: dict[str, dict[str, Any]] = {"database": _check_database()}
+    redis_status = _check_redis()
+    if redis_status is not None:
+        components["redis"] = redis_status
+    components.update(_check_modules())
+    ok = all(c["status"] == "OK" for c in components.values())
+    return jsonify({"status": "OK" if ok else "KO", "components": components}), 200 if ok else 503
+
+
+@bp.get("/version")
+@endpoint(summary="Version of the running application", tags=["Health"], response=Version)
+def version() -> ResponseReturnValue:
+    settings = current_app.config["SETTINGS"]
+    try:
+        app_version = metadata.version("saas-foundation")
+    except metadata.PackageNotFoundError:
+        app_version = "0.0.0+unknown"
+    return {
+        "name": "saas-foundation",
+        "version": app_version,
+        "python": platform.python_version(),
+        "modules": settings.modules.model_dump(),
+    }

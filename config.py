@@ -1,0 +1,306 @@
+"""Typed settings, read from the environment (and a ``.env`` file when present).
+
+Nested keys are separated by ``__``: ``MODULES__AUTH=false`` sets ``settings.modules.auth``.
+A wrong value stops the start with :class:`ConfigError`, whose message is one line that names the
+variable, what is wrong with its value and the form that is expected.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from typing_extensions import Annotated
+
+log = logging.getLogger(__name__)
+
+#: Modules in the order they are set up; the toggles are ``MODULES__<NAME>``.
+MODULE_ORDER: tuple[str, ...] = ("auth", "tenant", "audit")
+
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line meant for an operator."""
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TESTING = "testing"
+    PRODUCTION = "production"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ModulesSettings(_Section):
+    auth: bool = True
+    tenant: bool = False
+    audit: bool = False
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class RateLimitSettings(_Section):
+    #: None means "as better-auth": on in production, off elsewhere.
+    enabled: bool | None = None
+    window: int = Field(default=10, ge=1)
+    max: int = Field(default=100, ge=1)
+
+
+class SessionSettings(_Section):
+    #: Lifetime of a session, seconds (better-auth: 7 days).
+    expires_in: int = Field(default=604800, ge=60, le=400 * 86400)
+    #: How often get-session slides the expiry forward, seconds (better-auth: 1 day).
+    update_age: int = Field(default=86400, ge=0)
+    #: A session younger than this counts as fresh for sensitive actions, seconds; 0 disables.
+    fresh_age: int = Field(default=86400, ge=0)
+
+
+class Argon2Settings(_Section):
+    """argon2id cost; the defaults are OWASP's (Password Storage Cheat Sheet): m=19 MiB, t=2, p=1."""
+
+    time_cost: int = Field(default=2, ge=1)
+    memory_cost: int = Field(default=19456, ge=8)
+    parallelism: int = Field(default=1, ge=1)
+
+
+class LockoutSettings(_Section):
+    """Per-account lockout after repeated failed sign-ins (OWASP Authentication Cheat Sheet)."""
+
+    enabled: bool = True
+    max_failures: int = Field(default=10, ge=1)
+    window: int = Field(default=900, ge=1)
+    duration: int = Field(default=900, ge=1)
+
+
+class AuthSettings(_Section):
+    secret: str | None = None
+    base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:5000")
+    trusted_origins: CsvList = Field(default_factory=list)
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    #: Number of reverse proxies in front of the app whose X-Forwarded-For entries are trusted.
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
+    cookie_prefix: str = Field(default="better-auth", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    #: None: secure cookies when the base URL is https (as better-auth).
+    secure_cookies: bool | None = None
+    session: SessionSettings = SessionSettings()
+    argon2: Argon2Settings = Argon2Settings()
+    lockout: LockoutSettings = LockoutSettings()
+    min_password_length: int = Field(default=8, ge=1)
+    max_password_length: int = Field(default=128, ge=8, le=4096)
+    require_email_verification: bool = False
+    app_name: str = "SaaS foundation"
+
+    _split = field_validator("trusted_origins", mode="before")(_split_csv)
+
+    @field_validator("trusted_origins")
+    @classmethod
+    def _origins_are_urls(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if "://" not in origin and not origin.startswith("*."):
+                raise ValueError(f"{origin!r} is not an origin; expected scheme://host[:port] or *.domain")
+        return value
+
+
+class SmtpSettings(_Section):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    #: "starttls" (port 587), "ssl" (implicit TLS, port 465) or "none" (local relays only).
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    timeout: float = Field(default=10.0, gt=0)
+
+
+class MailSettings(_Section):
+    backend: Literal["console", "smtp", "file"] = "console"
+    from_address: str = "no-reply@localhost"
+    #: With backend=file: one JSON object per line (to, subject, text, url).
+    file: str | None = None
+    smtp: SmtpSettings = SmtpSettings()
+
+
+class AdminSettings(_Section):
+    email: str | None = None
+    password: str | None = None
+
+
+class OpenApiSettings(_Section):
+    scalar_script_url: str = "https://cdn.jsdelivr.net/npm/@scalar/api-reference"
+
+
+class Settings(BaseSettings):
+    """All settings of the application; see README for each variable."""
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    app_env: Environment = Environment.PRODUCTION
+    database_url: str | None = None
+    redis_url: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Largest request body accepted, in bytes (larger ones are answered 413).
+    max_content_length: int = Field(default=1024 * 1024, ge=1024)
+
+    modules: ModulesSettings = ModulesSettings()
+    auth: AuthSettings = AuthSettings()
+    admin: AdminSettings = AdminSettings()
+    mail: MailSettings = MailSettings()
+    openapi: OpenApiSettings = OpenApiSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "is not a database URL; expected sqlite:///path or postgresql://user@host/db"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"names the unsupported backend {url.get_backend_name()!r}; expected sqlite or postgresql"
+            )
+        if url.get_backend_name() == "postgresql":
+            if not url.host and not url.query.get("host"):
+                raise ValueError("has no host; expected postgresql://user@host:port/db")
+            # psycopg 3 is the driver we ship; postgres:// and postgresql:// both mean it.
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("is not a Redis URL; expected redis://host:port/db")
+        return value
+
+    @model_validator(mode="after")
+    def _mail_file_needs_path(self) -> Settings:
+        if self.mail.backend == "file" and not self.mail.file:
+            raise ValueError("MAIL__FILE is required when MAIL__BACKEND=file; expected a file path")
+        return self
+
+    @model_validator(mode="after")
+    def _modules_need_auth(self) -> Settings:
+        if self.modules.tenant and not self.modules.auth:
+            raise ValueError("MODULES__TENANT=true needs MODULES__AUTH=true; the tenant is the user's organization")
+        return self
+
+    @model_validator(mode="after")
+    def _secret_rules(self) -> Settings:
+        secret = self.auth.secret
+        if self.app_env is Environment.PRODUCTION and self.modules.auth:
+            if not secret:
+                raise ValueError(
+                    "AUTH__SECRET is required in production; expected a random string of at least "
+                    f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            if len(secret) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"AUTH__SECRET is {len(secret)} characters long; expected at least {MIN_SECRET_LENGTH}"
+                )
+        return self
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is Environment.PRODUCTION
+
+    @property
+    def rate_limit_enabled(self) -> bool:
+        enabled = self.auth.rate_limit.enabled
+        return self.is_production if enabled is None else enabled
+
+    @property
+    def base_url(self) -> str:
+        return str(self.auth.base_url).rstrip("/")
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn ``{"MODULES__AUTH": "false"}`` into ``{"modules": {"auth": "false"}}``."""
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        parts = key.lower().split("__")
+        node = nested
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return nested
+
+
+def _variable_name(loc: tuple[int | str, ...]) -> str:
+    return "__".join(str(part) for part in loc if not str(part).startswith("function-")).upper()
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = _variable_name(first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if not name:  # model-level validators name the variable themselves
+        return message
+    value = first.get("input")
+    shown = "" if isinstance(value, dict) or name.endswith("SECRET") or name.endswith("PASSWORD") else f"={value!r}"
+    if first["type"] == "bool_parsing":
+        message = "is not a boolean; expected true or false"
+    elif not message.startswith(("is ", "has ", "names ")):
+        message = f"is invalid: {message}"
+    return f"{name}{shown} {message}"
+
+
+def _warn_unknown_modules(environ: Mapping[str, str]) -> None:
+    known = {f"MODULES__{name.upper()}" for name in MODULE_ORDER}
+    for key in environ:
+        upper = key.upper()
+        if upper.startswith("MODULES__") and upper.count("__") == 1 and upper not in known:
+            log.warning("unknown module toggle %s ignored; known: %s", key, ", ".join(sorted(known)))
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, *, env_file: str | None = ".env") -> Settings:
+    """Build the settings from the environment, with ``overrides`` (env-style keys) on top."""
+    env_file = os.environ.get("APP_ENV_FILE", env_file) or None
+    _warn_unknown_modules({**os.environ, **(overrides or {})})
+    try:
+        settings = Settings(_env_file=env_file, **_nest(overrides or {}))  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+    if not settings.auth.secret and settings.modules.auth:
+        generated = secrets.token_urlsafe(48)
+        if settings.app_env is Environment.DEVELOPMENT:
+            log.warning("AUTH__SECRET is not set; using a generated one: sessions end when the process does")
+        settings = settings.model_copy(update={"auth": settings.auth.model_copy(update={"secret": generated})})
+    return settings
