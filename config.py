@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -26,7 +27,6 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from typing_extensions import Annotated
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 MODULE_ORDER: tuple[str, ...] = ("auth", "tenant", "audit")
 
 MIN_SECRET_LENGTH = 32
+
+#: ``scheme://user:password@`` in a URL: the password is masked in error lines.
+_URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
 
 
 class ConfigError(Exception):
@@ -178,6 +181,11 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     openapi: OpenApiSettings = OpenApiSettings()
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
@@ -189,6 +197,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "is not a database URL; expected sqlite:///path or postgresql://user@host/db"
             ) from None
+        if url.get_backend_name() == "postgres":  # Heroku's spelling
+            url = url.set(drivername="postgresql")
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError(
                 f"names the unsupported backend {url.get_backend_name()!r}; expected sqlite or postgresql"
@@ -267,14 +277,22 @@ def _variable_name(loc: tuple[int | str, ...]) -> str:
     return "__".join(str(part) for part in loc if not str(part).startswith("function-")).upper()
 
 
+def _shown(name: str, value: Any) -> str:
+    """The offending value as the error line shows it: never a secret, never a URL's password."""
+    if isinstance(value, dict) or name.endswith(("SECRET", "PASSWORD")):
+        return ""
+    if isinstance(value, str) and name.endswith("_URL"):
+        value = _URL_PASSWORD.sub(r"\1***@", value)
+    return f"={value!r}"
+
+
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     name = _variable_name(first["loc"])
     message = first["msg"].removeprefix("Value error, ")
     if not name:  # model-level validators name the variable themselves
         return message
-    value = first.get("input")
-    shown = "" if isinstance(value, dict) or name.endswith("SECRET") or name.endswith("PASSWORD") else f"={value!r}"
+    shown = _shown(name, first.get("input"))
     if first["type"] == "bool_parsing":
         message = "is not a boolean; expected true or false"
     elif not message.startswith(("is ", "has ", "names ")):
@@ -295,7 +313,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env_file: str |
     env_file = os.environ.get("APP_ENV_FILE", env_file) or None
     _warn_unknown_modules({**os.environ, **(overrides or {})})
     try:
-        settings = Settings(_env_file=env_file, **_nest(overrides or {}))  # type: ignore[call-arg]
+        settings = Settings(_env_file=env_file, **_nest(overrides or {}))
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None
     if not settings.auth.secret and settings.modules.auth:

@@ -66,6 +66,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.auth.trusted_proxies:
+        # The app, not gunicorn, decides which X-Forwarded-* hops to believe (gunicorn.conf.py
+        # leaves them alone): the client address and scheme come from the N nearest proxies.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.auth.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
 
     from app.extensions import db, migrate
 

@@ -17,12 +17,7 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():
@@ -41,9 +36,9 @@ config.set_main_option('sqlalchemy.url', get_engine_url())
 
 # Every module's models, enabled or not, so autogenerate never proposes to drop a disabled module's
 # tables.
-import importlib  # noqa: E402
+import importlib
 
-from config import MODULE_ORDER  # noqa: E402
+from config import MODULE_ORDER
 
 for _name in MODULE_ORDER:
     try:
@@ -63,6 +58,13 @@ def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
     return target_db.metadata
+
+
+def render_item(type_, obj, autogen_context):
+    """Our own column types (``app....UTCDateTime``) are written with their module imported."""
+    if type_ == "type" and type(obj).__module__.startswith("app."):
+        autogen_context.imports.add(f"import {type(obj).__module__}")
+    return False
 
 
 def run_migrations_offline():
@@ -105,6 +107,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("render_item", render_item)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

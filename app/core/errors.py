@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,15 @@ def _handle_unexpected(error: Exception) -> Response | tuple[str, int]:
     return error_response(500, "INTERNAL_SERVER_ERROR", _MESSAGES[500])
 
 
+def reject_oversized_body() -> None:
+    """Answer 413 from the declared length, before any view reads (or ignores) the body."""
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.before_request(reject_oversized_body)
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import uuid
+from typing import TextIO
 
 from flask import Flask, Response, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
@@ -26,6 +27,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (test runners and servers swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def configure_logging(level: str, *, json_lines: bool) -> None:
     """Configure the root logger once per process: JSON lines in production, text elsewhere."""
     global _configured
@@ -34,7 +50,7 @@ def configure_logging(level: str, *, json_lines: bool) -> None:
     if _configured:
         return
     _configured = True
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
     if json_lines:
         handler.setFormatter(

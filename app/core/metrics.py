@@ -53,7 +53,7 @@ def _record(response: Response) -> Response:
 def metrics_view() -> Response:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         payload = generate_latest(registry)
     else:
         payload = generate_latest()

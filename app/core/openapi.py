@@ -8,6 +8,7 @@ response schemas come from the same pydantic models that validate requests. Serv
 from __future__ import annotations
 
 import re
+import types
 import typing
 from typing import Any
 
@@ -60,7 +61,7 @@ def _schema_for(annotation: Any) -> dict[str, Any]:
     args = typing.get_args(annotation)
     if origin is list:
         return {"type": "array", "items": _schema_for(args[0])}
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if origin in (typing.Union, types.UnionType):
         return {"anyOf": [_schema_for(None if a is type(None) else a) for a in args]}
     raise TypeError(f"cannot describe response type {annotation!r}")
 

@@ -137,7 +137,7 @@ def ensure_ready(app: Flask) -> bool:
             try:
                 with app.app_context():
                     module.on_ready(app)
-            except Exception as error:  # noqa: BLE001 - one module must not stop the others
+            except Exception as error:
                 log.exception("module %s failed in on_ready", module.name)
                 reg.state[module.name] = f"failed: {type(error).__name__}: {error}"
             else:
@@ -157,5 +157,7 @@ def close_modules(app: Flask) -> None:
         try:
             with app.app_context():
                 module.on_close(app)
-        except Exception:  # noqa: BLE001 - shutdown goes on for the other modules
+        except Exception:
             log.exception("module %s failed in on_close", module.name)
+        else:
+            log.info("module %s closed", module.name)

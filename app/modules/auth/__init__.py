@@ -1,8 +1,11 @@
-"""The auth module: better-auth's HTTP protocol under ``/api/v1/auth``."""
+"""The auth module: better-auth's HTTP protocol under ``/api/v1/auth``, the bridge and the guards' policy."""
 
 from __future__ import annotations
 
-from flask import Flask
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask, g, request
+from flask_login import LoginManager
 
 from app.modules import AppModule
 
@@ -11,10 +14,50 @@ class AuthModule(AppModule):
     name = "auth"
 
     def init_app(self, app: Flask) -> None:
+        from app.modules.auth import models  # noqa: F401 - the tables belong to the metadata
+        from app.modules.auth.bridge import init_bridge
+        from app.modules.auth.client_ip import client_ip
+        from app.modules.auth.mail import init_mailer
+        from app.modules.auth.passwords import PasswordHasher
+        from app.modules.auth.policy import SessionPolicy
+        from app.modules.auth.protection import init_protection
         from app.modules.auth.reference import bp as reference_bp
+        from app.modules.auth.routes import bp
 
+        settings = app.config["SETTINGS"]
+        trusted_proxies = settings.auth.trusted_proxies
+
+        @app.before_request
+        def _stamp_client_ip() -> None:
+            # Only through AUTH__TRUSTED_PROXIES proxies is X-Forwarded-For believed (OWASP).
+            g.client_ip = client_ip(request, trusted_proxies)
+
+        init_bridge(app)
+        app.extensions["auth.hasher"] = PasswordHasher(settings.auth.argon2)
+        app.extensions["access_policy"] = SessionPolicy()
+        app.extensions["auth.mail_executor"] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="auth-mail")
+        init_mailer(app)
+        init_protection(app)
+        app.register_blueprint(bp)
         app.register_blueprint(reference_bp)
+
+        login = LoginManager()
+        login.init_app(app)
+        login.request_loader(lambda _request: g.get("user"))
         app.extensions["auth"] = self
+
+    def on_ready(self, app: Flask) -> None:
+        from app.modules.auth.bootstrap import bootstrap_admin
+
+        bootstrap_admin(app)
+
+    def on_close(self, app: Flask) -> None:
+        executor: ThreadPoolExecutor | None = app.extensions.get("auth.mail_executor")
+        if executor is not None:
+            executor.shutdown(wait=True)  # mails accepted before shutdown are still sent
+
+    def readiness(self, app: Flask) -> tuple[bool, str]:
+        return True, "ok"
 
 
 module = AuthModule()

@@ -1,0 +1,72 @@
+"""Walking the hash chain to name the first entry altered, removed or inserted.
+
+The walk reads entries in ``id`` order and keeps one entry of look-ahead: a link that skips the
+current entry means it was inserted; a link to nothing seen means entries were removed. The first
+entry may follow ``GENESIS`` or the hash a prune recorded (``audit.pruned`` entries are in the chain,
+so their anchors are tamper-evident too). Removing the newest entries leaves no trace in the chain
+itself; compare the exported last hash with a copy kept elsewhere for that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from app.modules.audit.chain import GENESIS, entry_hash, iter_rows, table
+
+PRUNE_ACTION = "audit.pruned"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of a walk: ``problem`` is None when the chain is intact."""
+
+    checked: int
+    problem: str | None = None
+    entry_id: int | None = None
+    last_hash: str = GENESIS
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def prune_anchors(conn: Connection) -> set[str]:
+    """Hashes of pruned entries that a remaining first entry may link to."""
+    details = conn.execute(select(table.c.details).where(table.c.action == PRUNE_ACTION)).scalars()
+    return {d["anchor_hash"] for d in details if isinstance(d, dict) and isinstance(d.get("anchor_hash"), str)}
+
+
+def _pairs(rows: Iterator[Mapping[str, Any]]) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any] | None]]:
+    current = next(rows, None)
+    while current is not None:
+        following = next(rows, None)
+        yield current, following
+        current = following
+
+
+def verify_chain(conn: Connection) -> VerifyResult:
+    """Recompute every hash and link; stop at the first problem."""
+    anchors = prune_anchors(conn) | {GENESIS}
+    previous: Mapping[str, Any] | None = None
+    checked = 0
+    for current, following in _pairs(iter_rows(conn)):
+        cid = int(current["id"])
+        if entry_hash(current, current["prev_hash"]) != current["hash"]:
+            return VerifyResult(checked, f"entry {cid} was altered (its hash does not match its content)", cid)
+        if previous is None:
+            if current["prev_hash"] not in anchors:
+                return VerifyResult(checked, f"entries were removed before entry {cid} (the first one)", cid)
+        else:
+            pid = int(previous["id"])
+            skipped = following is not None and following["prev_hash"] == previous["hash"]
+            if current["prev_hash"] != previous["hash"] or skipped:
+                if skipped:
+                    return VerifyResult(checked, f"entry {cid} was inserted between {pid} and {following['id']}", cid)
+                return VerifyResult(checked, f"entries were removed between entry {pid} and entry {cid}", cid)
+        checked += 1
+        previous = current
+    return VerifyResult(checked, last_hash=previous["hash"] if previous else GENESIS)

@@ -1,0 +1,105 @@
+"""better-auth's cookies, byte for byte (reference §1.1, §1.2, §1.6).
+
+``better-auth.session_token`` carries ``token.base64(HMAC-SHA256(secret, token))``, URL-encoded as
+JavaScript's ``encodeURIComponent`` does, ``HttpOnly; SameSite=Lax; Path=/``, plus ``Secure`` and the
+``__Secure-`` prefix over HTTPS (RFC 6265bis §4.1.3.1). A response that sets a session also sends
+``set-auth-token`` for bearer clients (better-auth's bearer plugin).
+"""
+
+from __future__ import annotations
+
+from flask import Request, Response, current_app
+
+from app.modules.auth.crypto import cookie_decode, cookie_encode, sign_value, unsign_value
+
+SESSION_TOKEN = "session_token"
+SESSION_DATA = "session_data"
+DONT_REMEMBER = "dont_remember"
+AUTH_TOKEN_HEADER = "set-auth-token"
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    return current_app.config["SETTINGS"]
+
+
+def secure_cookies() -> bool:
+    settings = _settings()
+    if settings.auth.secure_cookies is not None:
+        return bool(settings.auth.secure_cookies)
+    return bool(settings.base_url.startswith("https://"))
+
+
+def cookie_name(short: str) -> str:
+    name = f"{_settings().auth.cookie_prefix}.{short}"
+    return f"__Secure-{name}" if secure_cookies() else name
+
+
+def _attributes(max_age: int | None) -> str:
+    parts = []
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    parts += ["Path=/", "HttpOnly", "SameSite=Lax"]
+    if secure_cookies():
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def expose_header(response: Response, header: str) -> None:
+    existing = response.headers.get("Access-Control-Expose-Headers")
+    names = [h.strip() for h in existing.split(",")] if existing else []
+    if header not in names:
+        names.append(header)
+    response.headers["Access-Control-Expose-Headers"] = ", ".join(names)
+
+
+def set_signed_cookie(response: Response, short: str, value: str, max_age: int | None) -> None:
+    signed = sign_value(value, _settings().auth.secret)
+    response.headers.add("Set-Cookie", f"{cookie_name(short)}={cookie_encode(signed)}; {_attributes(max_age)}")
+
+
+def delete_cookie(response: Response, short: str) -> None:
+    response.headers.add("Set-Cookie", f"{cookie_name(short)}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
+                         + ("; Secure" if secure_cookies() else ""))
+
+
+def set_session_cookie(response: Response, token: str, *, dont_remember: bool) -> None:
+    """Put a session in the response: the cookie, and ``set-auth-token`` for bearer clients."""
+    settings = _settings()
+    max_age = None if dont_remember else settings.auth.session.expires_in
+    set_signed_cookie(response, SESSION_TOKEN, token, max_age)
+    if dont_remember:
+        set_signed_cookie(response, DONT_REMEMBER, "true", None)
+    response.headers[AUTH_TOKEN_HEADER] = sign_value(token, settings.auth.secret)
+    expose_header(response, AUTH_TOKEN_HEADER)
+
+
+def clear_session_cookies(response: Response) -> None:
+    for short in (SESSION_TOKEN, SESSION_DATA, DONT_REMEMBER):
+        delete_cookie(response, short)
+
+
+def read_signed_cookie(request: Request, short: str) -> str | None:
+    raw = request.cookies.get(cookie_name(short))
+    if not raw:
+        return None
+    return unsign_value(cookie_decode(raw), _settings().auth.secret)
+
+
+def token_from_request(request: Request) -> tuple[str | None, str | None]:
+    """The session token the request presents and where: ("cookie"|"bearer"), or (None, None).
+
+    The cookie wins over a bearer header, as in better-auth. A bearer token may be signed
+    (``token.sig``, URL-encoded or not) or the raw token; a bad signature is ignored.
+    """
+    token = read_signed_cookie(request, SESSION_TOKEN)
+    if token:
+        return token, "cookie"
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None, None
+    value = cookie_decode(value.strip())
+    if "." in value:
+        unsigned = unsign_value(value, _settings().auth.secret)
+        return (unsigned, "bearer") if unsigned else (None, None)
+    return value, "bearer"

@@ -1,0 +1,99 @@
+"""Who is asking: the session behind the request, resolved once per request and kept in ``g``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import g, request
+from flask_login import UserMixin
+
+from app.modules.auth.cookies import token_from_request
+from app.modules.auth.sessions import ResolvedSession, resolve_token
+
+log = logging.getLogger(__name__)
+
+
+class AuthUser(UserMixin):
+    """The signed-in user as routes and templates see it (``g.user``, Flask-Login's ``current_user``).
+
+    Built from the session's user object; attribute names are snake_case, ``json`` is the
+    better-auth shape.
+    """
+
+    __slots__ = ("json",)
+
+    def __init__(self, json: Mapping[str, Any]) -> None:
+        self.json = dict(json)
+
+    @property
+    def id(self) -> str:  # type: ignore[override]
+        value: str = self.json["id"]
+        return value
+
+    def get_id(self) -> str:
+        return self.id
+
+    @property
+    def email(self) -> str:
+        value: str = self.json["email"]
+        return value
+
+    @property
+    def name(self) -> str:
+        value: str = self.json["name"]
+        return value
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.strip() for r in (self.json.get("role") or "").split(",") if r.strip())
+
+    def __getattr__(self, name: str) -> Any:
+        camel = "".join(p if i == 0 else p.capitalize() for i, p in enumerate(name.split("_")))
+        try:
+            return self.json[camel]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self) -> str:
+        return f"<AuthUser {self.id}>"
+
+
+def reset_identity() -> None:
+    """Fresh per-request state: nothing carries over from a previous request."""
+    g.user = None
+    g.session = None
+    g.auth_session = None
+    g.auth_source = None
+    g.permissions = frozenset()
+    g.api_key = None
+    g.organization_id = None
+    g.auth_resolved = False
+
+
+def resolve_identity() -> ResolvedSession | None:
+    """Resolve the request's session into ``g`` (once per request). Never raises."""
+    if g.get("auth_resolved"):
+        resolved: ResolvedSession | None = g.auth_session
+        return resolved
+    reset_identity()
+    g.auth_resolved = True
+    try:
+        token, source = token_from_request(request)
+        resolved = resolve_token(token) if token else None
+    except Exception:  # noqa: BLE001 - the bridge never rejects: log and go on anonymous
+        log.exception("session resolution failed; request continues anonymous")
+        return None
+    if resolved is None:
+        return None
+    g.auth_session = resolved
+    g.auth_source = source
+    g.session = resolved.session
+    g.user = AuthUser(resolved.user)
+    g.organization_id = resolved.session.get("activeOrganizationId")
+    return resolved
+
+
+def current_session() -> ResolvedSession | None:
+    return resolve_identity()

@@ -1,0 +1,82 @@
+"""What the auth routes share: the blueprint, the session requirement, responses that carry a session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from app.core.errors import ApiError
+from app.modules.auth.cookies import clear_session_cookies, set_session_cookie
+from app.modules.auth.identity import resolve_identity
+from app.modules.auth.models import User
+from app.modules.auth.passwords import PasswordHasher
+from app.modules.auth.protection import protect
+from app.modules.auth.serializers import user_json
+from app.modules.auth.sessions import ResolvedSession, create_session
+
+bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+bp.before_request(protect)
+
+TAGS = ["Auth"]
+
+
+def settings() -> Any:
+    return current_app.config["SETTINGS"]
+
+
+def hasher() -> PasswordHasher:
+    found: PasswordHasher = current_app.extensions["auth.hasher"]
+    return found
+
+
+def client_ip() -> str:
+    ip: str = g.get("client_ip") or ""
+    return ip
+
+
+def require_session() -> ResolvedSession:
+    resolved = resolve_identity()
+    if resolved is None:
+        raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
+    return resolved
+
+
+def current_user_row(resolved: ResolvedSession) -> User:
+    from app.extensions import db
+
+    user = db.session.get(User, resolved.user_id)
+    if user is None:
+        raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
+    return user
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def start_session(user: User, *, dont_remember: bool) -> tuple[str, Any]:
+    """Create a session for the user (added to the db session, not committed); returns (token, row)."""
+    session, token = create_session(
+        user,
+        ip_address=client_ip(),
+        user_agent=request.headers.get("User-Agent", ""),
+        dont_remember=dont_remember,
+    )
+    return token, session
+
+
+def with_session_cookie(response: Response, token: str, *, dont_remember: bool) -> Response:
+    set_session_cookie(response, token, dont_remember=dont_remember)
+    return response
+
+
+def without_session(response: Response) -> Response:
+    clear_session_cookies(response)
+    return response
+
+
+def user_body(user: User) -> dict[str, Any]:
+    return user_json(user)

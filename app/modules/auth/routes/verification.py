@@ -1,0 +1,225 @@
+"""Email verification, email change and password reset (better-auth reference §3, §4).
+
+Verification and change-email links carry better-auth's HS256 JWT (``{email, userId}``, 1 hour).
+Better than better-auth: a change-email token is dead once the email changed, and a reset token is
+single-use, stored only as its SHA-256, and ends every session of the user when used (OWASP
+Forgot Password Cheat Sheet). Request endpoints answer the same whether the account exists or not.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from urllib.parse import urlencode, urljoin
+
+import jwt
+from flask import current_app, redirect
+from flask.typing import ResponseReturnValue
+from sqlalchemy import delete, select
+
+from app.core.api import endpoint
+from app.core.errors import ApiError
+from app.extensions import db
+from app.modules import audit_logger
+from app.modules.auth import schemas as s
+from app.modules.auth.crypto import generate_id, hash_token
+from app.modules.auth.emails import password_reset_email, verification_email
+from app.modules.auth.identity import resolve_identity
+from app.modules.auth.mail import MailError, Mailer, Message, get_mailer
+from app.modules.auth.models import Account, User, Verification, utcnow
+from app.modules.auth.passwords import check_password_length
+from app.modules.auth.routes.common import TAGS, bp, hasher, json_response, require_session, settings
+from app.modules.auth.sessions import invalidate_user, revoke_user_sessions
+
+log = logging.getLogger(__name__)
+
+VERIFY_EXPIRES_IN = 3600
+RESET_EXPIRES_IN = 3600
+RESET_PREFIX = "reset-password:"
+RESET_MESSAGE = "If this email exists in our system, check your email for the reset link"
+
+
+def _secret() -> str:
+    secret: str = settings().auth.secret
+    return secret
+
+
+def _auth_url(path: str, **params: str | None) -> str:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{settings().base_url}/api/v1/auth{path}" + (f"?{query}" if query else "")
+
+
+def _check_url(url: str | None, code: str) -> None:
+    checker = current_app.extensions.get("auth.check_redirect")
+    if checker is not None:
+        checker(url, code)
+
+
+def _deliver(mailer: Mailer, message: Message) -> None:
+    try:
+        mailer.send(message)
+    except MailError:
+        # The caller learns nothing (no enumeration, no SMTP details); operators see the log line.
+        log.exception("could not send an auth mail")
+
+
+def _send(message: Message) -> None:
+    """Send after the answer, off the request thread: how long SMTP takes must not tell whether an
+    account exists. The module's ``on_close`` waits for mails still in flight."""
+    current_app.extensions["auth.mail_executor"].submit(_deliver, get_mailer(), message)
+
+
+def email_token(claims: dict[str, str]) -> str:
+    now = utcnow()
+    payload = {**claims, "iat": int(now.timestamp()), "exp": int(now.timestamp()) + VERIFY_EXPIRES_IN}
+    return jwt.encode(payload, _secret(), algorithm="HS256")
+
+
+def send_verification_mail(user: User, callback_url: str | None) -> None:
+    token = email_token({"email": user.email, "userId": user.id})
+    _send(verification_email(user.email, _auth_url("/verify-email", token=token, callbackURL=callback_url)))
+
+
+@bp.post("/send-verification-email")
+@endpoint(summary="Send (again) the email verification link", tags=TAGS,
+          body=s.SendVerificationEmailBody, response=s.StatusResponse)
+def send_verification_email(body: s.SendVerificationEmailBody) -> ResponseReturnValue:
+    _check_url(body.callback_url, "INVALID_CALLBACK_URL")
+    resolved = resolve_identity()
+    if resolved is not None and resolved.user["email"] != body.email:
+        raise ApiError(400, "EMAIL_MISMATCH", "Email mismatch")
+    user = db.session.scalar(select(User).where(User.email == body.email))
+    if user is not None and not user.email_verified:
+        send_verification_mail(user, body.callback_url)
+    return json_response({"status": True})
+
+
+def _verify_error(code: str, message: str, callback_url: str | None, status: int = 401) -> ResponseReturnValue:
+    if callback_url:
+        sep = "&" if "?" in callback_url else "?"
+        return redirect(f"{callback_url}{sep}error={code}", code=302)
+    raise ApiError(status, code, message)
+
+
+@bp.get("/verify-email")
+@endpoint(summary="Verify an email address (or confirm an email change) from the mailed link", tags=TAGS,
+          query=s.VerifyEmailQuery, response=s.VerifyEmailResponse, responses={302: "Redirect to callbackURL"})
+def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
+    _check_url(query.callback_url, "INVALID_CALLBACK_URL")
+    try:
+        claims = jwt.decode(query.token, _secret(), algorithms=["HS256"], options={"require": ["exp", "iat"]})
+    except jwt.ExpiredSignatureError:
+        return _verify_error("TOKEN_EXPIRED", "Token expired", query.callback_url)
+    except jwt.PyJWTError:
+        return _verify_error("INVALID_TOKEN", "Invalid token", query.callback_url)
+    user = db.session.get(User, str(claims.get("userId", ""))) if claims.get("userId") else None
+    if user is None:
+        user = db.session.scalar(select(User).where(User.email == str(claims.get("email", ""))))
+    if user is None or user.email != claims.get("email"):
+        # The email changed since the token was made: the token is spent.
+        return _verify_error("USER_NOT_FOUND", "User not found", query.callback_url)
+    if claims.get("requestType") == "change-email-verification":
+        new_email = str(claims.get("updateTo", ""))
+        if db.session.scalar(select(User.id).where(User.email == new_email)):
+            return _verify_error("USER_ALREADY_EXISTS", "User already exists", query.callback_url, 400)
+        user.email = new_email
+        audit_logger.log_async(actor_id=user.id, action="user.email_change", resource_type="user", resource_id=user.id)
+    user.email_verified = True
+    user.updated_at = utcnow()
+    invalidate_user(user.id)
+    db.session.commit()
+    if query.callback_url:
+        return redirect(query.callback_url, code=302)
+    return json_response({"status": True, "user": None})
+
+
+@bp.post("/change-email")
+@endpoint(summary="Change the user's email (a link is mailed to the new address)", tags=TAGS,
+          body=s.ChangeEmailBody, response=s.StatusResponse, auth=True)
+def change_email(body: s.ChangeEmailBody) -> ResponseReturnValue:
+    resolved = require_session()
+    _check_url(body.callback_url, "INVALID_CALLBACK_URL")
+    current_email = resolved.user["email"]
+    if body.new_email == current_email:
+        raise ApiError(400, "EMAIL_IS_THE_SAME", "Email is the same")
+    taken = db.session.scalar(select(User.id).where(User.email == body.new_email))
+    if not taken:  # an existing target answers the same, so nothing is enumerated
+        token = email_token({
+            "email": current_email,
+            "updateTo": body.new_email,
+            "userId": resolved.user_id,
+            "requestType": "change-email-verification",
+        })
+        _send(verification_email(body.new_email, _auth_url("/verify-email", token=token, callbackURL=body.callback_url)))
+    return json_response({"status": True})
+
+
+@bp.post("/request-password-reset")
+@endpoint(summary="Mail a password reset link (same answer for unknown emails)", tags=TAGS,
+          body=s.RequestPasswordResetBody, response=s.MessageStatusResponse)
+def request_password_reset(body: s.RequestPasswordResetBody) -> ResponseReturnValue:
+    _check_url(body.redirect_to, "INVALID_REDIRECT_URL")
+    user = db.session.scalar(select(User).where(User.email == body.email))
+    if user is not None:
+        token = generate_id(24)
+        now = utcnow()
+        db.session.add(Verification(id=generate_id(), identifier=RESET_PREFIX + hash_token(token), value=user.id,
+                                    expires_at=now + timedelta(seconds=RESET_EXPIRES_IN), created_at=now,
+                                    updated_at=now))
+        db.session.commit()
+        url = _auth_url(f"/reset-password/{token}", callbackURL=body.redirect_to)
+        _send(password_reset_email(user.email, url))
+    else:
+        hash_token(body.email)  # keep the two branches close in cost; the mail is sent after the answer anyway
+    return json_response({"status": True, "message": RESET_MESSAGE})
+
+
+def _live_reset(token: str) -> Verification | None:
+    row = db.session.scalar(select(Verification).where(Verification.identifier == RESET_PREFIX + hash_token(token)))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    return row
+
+
+@bp.get("/reset-password/<token>")
+@endpoint(summary="Follow a reset link: redirects to callbackURL with the token (or an error)", tags=TAGS,
+          query=s.ResetPasswordTokenQuery, responses={302: "Redirect to callbackURL"}, response=None)
+def reset_password_callback(token: str, query: s.ResetPasswordTokenQuery) -> ResponseReturnValue:
+    _check_url(query.callback_url, "INVALID_CALLBACK_URL")
+    target = urljoin(settings().base_url + "/", query.callback_url)
+    sep = "&" if "?" in target else "?"
+    if len(token) > 256 or _live_reset(token) is None:
+        return redirect(f"{target}{sep}error=INVALID_TOKEN", code=302)
+    return redirect(f"{target}{sep}{urlencode({'token': token})}", code=302)
+
+
+@bp.post("/reset-password")
+@endpoint(summary="Set a new password with a reset token; every session of the user ends", tags=TAGS,
+          body=s.ResetPasswordBody, response=s.StatusResponse)
+def reset_password(body: s.ResetPasswordBody) -> ResponseReturnValue:
+    from flask import request
+
+    cfg = settings()
+    token = body.token or request.args.get("token", "")
+    check_password_length(body.new_password, cfg.auth.min_password_length, cfg.auth.max_password_length)
+    row = _live_reset(token) if token and len(token) <= 256 else None
+    if row is None:
+        raise ApiError(400, "INVALID_TOKEN", "Invalid token")
+    user_id = row.value
+    db.session.execute(delete(Verification).where(Verification.id == row.id))
+    account = db.session.scalar(select(Account).where(Account.user_id == user_id, Account.provider_id == "credential"))
+    now = utcnow()
+    if account is None:
+        db.session.add(Account(id=generate_id(), account_id=user_id, provider_id="credential", user_id=user_id,
+                               password=hasher().hash(body.new_password), created_at=now, updated_at=now))
+    else:
+        account.password = hasher().hash(body.new_password)
+        account.updated_at = now
+    revoke_user_sessions(user_id)
+    db.session.commit()
+    lockout = current_app.extensions.get("auth.lockout")
+    user = db.session.get(User, user_id)
+    if lockout is not None and user is not None:
+        lockout.reset(user.email)
+    audit_logger.log_async(actor_id=user_id, action="user.password_reset", resource_type="user", resource_id=user_id)
+    return json_response({"status": True})

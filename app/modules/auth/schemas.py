@@ -1,0 +1,208 @@
+"""Request and response schemas of the auth routes: they validate bodies and write the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from app.core.api import ApiModel
+
+# zod's email pattern, which better-auth uses: same acceptances, same refusals.
+_EMAIL = re.compile(
+    r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
+)
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) > 320 or not _EMAIL.match(value):
+        raise ValueError("Invalid email address")
+    return value
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("Invalid input: expected string, received null")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Name = Annotated[str, Field(max_length=255)]
+#: Bounded generously here; the password policy (8-128) answers its own error codes.
+Password = Annotated[str, Field(max_length=4096)]
+Url = Annotated[str, Field(max_length=2048)]
+OptionalString = Annotated[str | None, BeforeValidator(_not_null)]
+
+
+class ProfileFields(ApiModel):
+    firstname: Annotated[str | None, Field(max_length=255)] = None
+    lastname: Annotated[str | None, Field(max_length=255)] = None
+    bio: Annotated[str | None, Field(max_length=5000)] = None
+
+
+class SignUpBody(ProfileFields):
+    name: Name
+    email: Email
+    password: Password
+    image: Annotated[OptionalString, Field(max_length=2048)] = None
+    callback_url: Url | None = Field(default=None, alias="callbackURL")
+    remember_me: bool = Field(default=True, alias="rememberMe")
+
+
+class SignInBody(ApiModel):
+    email: Email
+    password: Password
+    callback_url: Url | None = Field(default=None, alias="callbackURL")
+    remember_me: bool = Field(default=True, alias="rememberMe")
+
+
+class SignOutBody(ApiModel):
+    callback_url: Url | None = Field(default=None, alias="callbackURL")
+
+
+class GetSessionQuery(ApiModel):
+    disable_cookie_cache: bool = Field(default=False, alias="disableCookieCache")
+    disable_refresh: bool = Field(default=False, alias="disableRefresh")
+
+
+class RevokeSessionBody(ApiModel):
+    token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class UpdateUserBody(ProfileFields):
+    name: Name | None = None
+    image: Annotated[str | None, Field(max_length=2048)] = None
+    email: str | None = Field(default=None, json_schema_extra={"deprecated": True})
+
+
+class ChangePasswordBody(ApiModel):
+    current_password: Password = Field(alias="currentPassword")
+    new_password: Password = Field(alias="newPassword")
+    revoke_other_sessions: bool = Field(default=False, alias="revokeOtherSessions")
+
+
+class VerifyPasswordBody(ApiModel):
+    password: Password
+
+
+class ChangeEmailBody(ApiModel):
+    new_email: Email = Field(alias="newEmail")
+    callback_url: Url | None = Field(default=None, alias="callbackURL")
+
+
+class SendVerificationEmailBody(ApiModel):
+    email: Email
+    callback_url: Url | None = Field(default=None, alias="callbackURL")
+
+
+class VerifyEmailQuery(ApiModel):
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    callback_url: Url | None = Field(default=None, alias="callbackURL")
+
+
+class RequestPasswordResetBody(ApiModel):
+    email: Email
+    redirect_to: Url | None = Field(default=None, alias="redirectTo")
+
+
+class ResetPasswordTokenQuery(ApiModel):
+    callback_url: Url = Field(alias="callbackURL")
+
+
+class ResetPasswordBody(ApiModel):
+    new_password: Password = Field(alias="newPassword")
+    token: Annotated[str | None, Field(max_length=256)] = None
+
+
+class DeleteUserBody(ApiModel):
+    password: Password | None = None
+    callback_url: Url | None = Field(default=None, alias="callbackURL")
+
+
+class ErrorQuery(ApiModel):
+    error: Annotated[str | None, Field(max_length=128)] = None
+
+
+# -- responses ----------------------------------------------------------------------------
+
+
+class UserOut(ApiModel):
+    id: str
+    name: str
+    email: str
+    emailVerified: bool
+    image: str | None
+    createdAt: str
+    updatedAt: str
+    role: str | None
+    banned: bool
+    banReason: str | None
+    banExpires: str | None
+    firstname: str | None
+    lastname: str | None
+    bio: str | None
+
+
+class SessionOut(ApiModel):
+    id: str
+    token: str
+    userId: str
+    expiresAt: str
+    createdAt: str
+    updatedAt: str
+    ipAddress: str
+    userAgent: str
+    impersonatedBy: str | None
+    activeOrganizationId: str | None
+
+
+class SessionAndUser(ApiModel):
+    session: SessionOut
+    user: UserOut
+
+
+class TokenAndUser(ApiModel):
+    token: str | None
+    user: UserOut
+
+
+class SignInResponse(ApiModel):
+    redirect: bool
+    token: str
+    url: str | None = None
+    user: UserOut
+
+
+class StatusResponse(ApiModel):
+    status: bool
+
+
+class SuccessResponse(ApiModel):
+    success: bool
+
+
+class MessageStatusResponse(ApiModel):
+    status: bool
+    message: str
+
+
+class DeleteUserResponse(ApiModel):
+    success: bool
+    message: str
+
+
+class VerifyEmailResponse(ApiModel):
+    status: bool
+    user: UserOut | None
+
+
+class AccountOut(ApiModel):
+    id: str
+    providerId: str
+    accountId: str
+    userId: str
+    createdAt: str
+    updatedAt: str
+    scopes: list[str]
