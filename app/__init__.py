@@ -73,7 +73,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
         hops = settings.auth.trusted_proxies
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
 
     from app.extensions import db, migrate
@@ -87,12 +87,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
         )
 
+    from app.api import bp as api_bp
     from app.core import init_core
     from app.modules import ensure_ready, registry, setup_modules
     from app.web import bp as web_bp
 
     init_core(app)
     setup_modules(app)
+    app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
 
     modules = registry(app)

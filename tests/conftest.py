@@ -36,6 +36,9 @@ BASE_OVERRIDES: dict[str, Any] = {
     "AUTH__SECRET": TEST_SECRET,
     "AUTH__BASE_URL": "http://localhost",
     "LOG_LEVEL": "WARNING",
+    # A cheap hasher: argon2 at its floor (hashing itself is tested in tests/auth/test_passwords.py).
+    "AUTH__ARGON2__MEMORY_COST": "8",
+    "AUTH__ARGON2__TIME_COST": "1",
 }
 
 

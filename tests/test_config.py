@@ -35,7 +35,8 @@ IDS = ["bool", "db-url", "db-backend", "redis-url", "short-secret", "missing-sec
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULES__", "AUTH__", "DATABASE_URL", "REDIS_URL"))}
+    ours = ("MODULES__", "AUTH__", "DATABASE_URL", "REDIS_URL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env.update(
         APP_ENV="production",
         APP_ENV_FILE="",

@@ -9,12 +9,16 @@ another session's usable token.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
+from tests.conftest import TEST_SECRET
 from tests.jsenv import run_node
 from tests.live_server import LiveServer, live_server, make_live_server  # noqa: F401  (fixtures)
 
@@ -29,6 +33,12 @@ def run_flow(server: LiveServer, flow: str) -> dict[str, Any]:
     result = run_node("client-flows.mjs", server.url, str(server.outbox), flow)
     assert isinstance(result, dict)
     return result
+
+
+def signed(token: str) -> str:
+    """better-call's signed cookie value: ``token.base64(HMAC-SHA256(secret, token))`` (protocol §1.2)."""
+    mac = hmac.new(TEST_SECRET.encode(), token.encode(), hashlib.sha256).digest()
+    return f"{token}.{base64.b64encode(mac).decode()}"
 
 
 def cookie_line(set_cookie: list[str], name: str) -> str:
@@ -61,8 +71,9 @@ def test_sign_up_sets_the_session_and_get_session_returns_it(live_server: LiveSe
     # Cookie: signed token, better-auth's name and attributes; the bearer header carries the same.
     line = cookie_line(sign_up["setCookie"], SESSION_COOKIE)
     assert {"httponly", "samesite=lax", "path=/", "max-age=604800"} <= attributes(line)
+    assert line.startswith(f"{SESSION_COOKIE}={quote(signed(token), safe='')};")
     assert out["cookieToken"] == token
-    assert sign_up["setAuthToken"].startswith(token + ".")
+    assert sign_up["setAuthToken"] == signed(token)
     assert "set-auth-token" in sign_up["exposeHeaders"].lower()
     assert SESSION_COOKIE in out["jarCookies"]
 

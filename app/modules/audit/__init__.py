@@ -1,12 +1,46 @@
-"""The audit module: structured audit entries, written synchronously or fire-and-forget."""
+"""The audit module: structured audit entries, written synchronously or fire-and-forget.
+
+``init_app`` checks the ``MODULES__AUDIT__*`` settings, installs :class:`DatabaseAuditLogger` as
+``app.extensions["audit_logger"]`` (what ``app.modules.audit_logger`` proxies to), registers
+``GET /api/v1/audit`` and the ``flask audit`` commands. ``on_close`` drains the queue.
+"""
 
 from __future__ import annotations
 
+from flask import Flask
+
 from app.modules import AppModule
+from app.modules.audit.settings import AuditSettings, load_audit_settings
+
+
+class AuditState:
+    """What the module keeps per application, in ``app.extensions["audit"]``."""
+
+    def __init__(self, settings: AuditSettings) -> None:
+        self.settings = settings
 
 
 class AuditModule(AppModule):
     name = "audit"
+
+    def init_app(self, app: Flask) -> None:
+        from app.modules.audit import models  # noqa: F401 - the table must be known to db
+        from app.modules.audit.api import bp
+        from app.modules.audit.cli import audit_cli
+        from app.modules.audit.logger import DatabaseAuditLogger
+
+        settings = load_audit_settings(app)
+        app.extensions["audit"] = AuditState(settings)
+        app.extensions["audit_logger"] = DatabaseAuditLogger(app, settings)
+        app.register_blueprint(bp)
+        app.cli.add_command(audit_cli)
+
+    def on_close(self, app: Flask) -> None:
+        from app.modules.audit.logger import DatabaseAuditLogger
+
+        logger = app.extensions.get("audit_logger")
+        if isinstance(logger, DatabaseAuditLogger):
+            logger.close()
 
 
 module = AuditModule()

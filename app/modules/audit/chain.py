@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, RowMapping, func, insert, select
 
 from app.modules.audit.models import AuditLog
 
@@ -46,7 +46,7 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(entry: Mapping[str, Any], prev_hash: str) -> str:
+def entry_hash(entry: Mapping[Any, Any], prev_hash: str) -> str:
     """SHA-256 over the canonical JSON (sorted keys, no spaces) of the entry's fields and ``prev_hash``."""
     payload = {name: entry.get(name) for name in HASHED_FIELDS}
     payload["created_at"] = format_time(entry["created_at"])
@@ -96,7 +96,7 @@ def append(engine: Engine, entries: Sequence[Mapping[str, Any]]) -> None:
         conn.commit()
 
 
-def iter_rows(conn: Connection, chunk: int = 1000) -> Iterator[Mapping[str, Any]]:
+def iter_rows(conn: Connection, chunk: int = 1000) -> Iterator[RowMapping]:
     """Every entry in chain order, read in keyset chunks so memory stays flat."""
     last_id = 0
     while True:

@@ -61,6 +61,6 @@ def load_audit_settings(app: Flask) -> AuditSettings:
     """Read and check the settings; a bad value raises ``ConfigError`` naming the variable."""
     env_file = os.environ.get("APP_ENV_FILE", ".env") or None
     try:
-        return AuditSettings(_env_file=env_file, **_overrides(app))  # type: ignore[call-arg]
+        return AuditSettings(_env_file=env_file, **_overrides(app))
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None

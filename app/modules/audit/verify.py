@@ -9,11 +9,10 @@ itself; compare the exported last hash with a copy kept elsewhere for that.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, select
 
 from app.modules.audit.chain import GENESIS, entry_hash, iter_rows, table
 
@@ -40,7 +39,7 @@ def prune_anchors(conn: Connection) -> set[str]:
     return {d["anchor_hash"] for d in details if isinstance(d, dict) and isinstance(d.get("anchor_hash"), str)}
 
 
-def _pairs(rows: Iterator[Mapping[str, Any]]) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any] | None]]:
+def _pairs(rows: Iterator[RowMapping]) -> Iterator[tuple[RowMapping, RowMapping | None]]:
     current = next(rows, None)
     while current is not None:
         following = next(rows, None)
@@ -51,7 +50,7 @@ def _pairs(rows: Iterator[Mapping[str, Any]]) -> Iterator[tuple[Mapping[str, Any
 def verify_chain(conn: Connection) -> VerifyResult:
     """Recompute every hash and link; stop at the first problem."""
     anchors = prune_anchors(conn) | {GENESIS}
-    previous: Mapping[str, Any] | None = None
+    previous: RowMapping | None = None
     checked = 0
     for current, following in _pairs(iter_rows(conn)):
         cid = int(current["id"])
@@ -64,7 +63,7 @@ def verify_chain(conn: Connection) -> VerifyResult:
             pid = int(previous["id"])
             skipped = following is not None and following["prev_hash"] == previous["hash"]
             if current["prev_hash"] != previous["hash"] or skipped:
-                if skipped:
+                if following is not None and skipped:
                     return VerifyResult(checked, f"entry {cid} was inserted between {pid} and {following['id']}", cid)
                 return VerifyResult(checked, f"entries were removed between entry {pid} and entry {cid}", cid)
         checked += 1

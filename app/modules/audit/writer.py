@@ -42,6 +42,23 @@ def describe(entries: list[Entry]) -> str:
     )
 
 
+def record_lost(entries: list[Entry], error: BaseException) -> None:
+    """Count entries that will never be written and log them whole, so they can be replayed."""
+    FAILED.inc(len(entries))
+    log.error("audit: %d entries could not be written (%s); entries follow\n%s", len(entries), error, describe(entries))
+
+
+def write_logged(write: WriteBatch, entries: list[Entry]) -> None:
+    """Write without retrying; a failure is logged and counted, not raised."""
+    SYNC_FALLBACKS.inc()
+    try:
+        write(entries)
+    except Exception as error:  # noqa: BLE001 - log_async never raises into the request
+        record_lost(entries, error)
+    else:
+        WRITTEN.inc(len(entries))
+
+
 class AsyncWriter:
     """The queue and its writer thread; created in the process that uses it (never across a fork)."""
 
@@ -70,18 +87,10 @@ class AsyncWriter:
                 self._done(1)
             else:
                 QUEUE_DEPTH.inc()
+                if self._closing.is_set() and not self._thread.is_alive():
+                    self._drain_here()  # closed while we queued: nobody else will write it
                 return
-        SYNC_FALLBACKS.inc()
-        self.write_now([entry])
-
-    def write_now(self, entries: list[Entry]) -> None:
-        """Write without retrying; a failure is logged and counted, not raised."""
-        try:
-            self._write(entries)
-        except Exception as error:  # noqa: BLE001 - log_async never raises into the request
-            self._lost(entries, error)
-        else:
-            WRITTEN.inc(len(entries))
+        write_logged(self._write, [entry])
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued entry is written or given up; False if ``timeout`` ran out first."""
@@ -93,8 +102,22 @@ class AsyncWriter:
         self._deadline = time.monotonic() + self.settings.drain_timeout
         self._closing.set()
         self._thread.join(self.settings.drain_timeout + 1.0)
-        if self._thread.is_alive():
+        if not self._thread.is_alive():
+            self._drain_here()
+        else:
             log.error("audit writer did not drain in %ss; %d entries left", self.settings.drain_timeout, self._pending)
+
+    def _drain_here(self) -> None:
+        while True:
+            try:
+                entry = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            QUEUE_DEPTH.dec()
+            try:
+                self._write_one(entry)
+            finally:
+                self._done(1)
 
     @property
     def pending(self) -> int:
@@ -130,22 +153,28 @@ class AsyncWriter:
             except Exception as error:  # noqa: BLE001 - classified below; the thread must live on
                 if is_transient(error) and time.monotonic() < self._deadline:
                     RETRIED.inc()
-                    log.warning("audit database unavailable, retrying %d entries in %.1fs: %s", len(batch), delay, error)
+                    log.warning(
+                        "audit database unavailable, retrying %d entries in %.1fs: %s",
+                        len(batch), delay, error)
                     time.sleep(min(delay, max(0.0, self._deadline - time.monotonic())))
                     delay = min(delay * 2, self.settings.retry_max_delay)
                     continue
                 if len(batch) > 1 and not is_transient(error):
                     for entry in batch:  # one bad entry must not sink its neighbours
-                        self.write_now([entry])
+                        self._write_one(entry)
                     return
-                self._lost(batch, error)
+                record_lost(batch, error)
                 return
             WRITTEN.inc(len(batch))
             return
 
-    def _lost(self, entries: list[Entry], error: BaseException) -> None:
-        FAILED.inc(len(entries))
-        log.error("audit: %d entries could not be written (%s); entries follow\n%s", len(entries), error, describe(entries))
+    def _write_one(self, entry: Entry) -> None:
+        try:
+            self._write([entry])
+        except Exception as error:  # noqa: BLE001 - logged and counted
+            record_lost([entry], error)
+        else:
+            WRITTEN.inc()
 
     def _done(self, count: int) -> None:
         with self._idle:

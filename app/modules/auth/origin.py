@@ -15,7 +15,9 @@ destinations). It follows better-auth's ``origin-check.mjs`` and ``trusted-origi
 - ``callbackURL`` and friends must be a safe relative path or on a trusted origin.
 
 Deliberately stricter than better-auth: URLs with userinfo (``https://good@evil``), backslashes,
-whitespace or control characters, and ``scheme:host`` forms without ``//`` never match an origin.
+whitespace or control characters, and ``scheme:host`` forms without ``//`` never match an origin,
+and a host-only pattern (``*.example.com``) admits only http(s) URLs; better-auth lets
+``javascript://a.example.com/%0aalert(1)`` through such a pattern.
 """
 
 from __future__ import annotations

@@ -1,0 +1,32 @@
+# Production image: gunicorn (gthread workers) serving wsgi:app with gunicorn.conf.py.
+#   docker build -t saas-foundation .
+#   docker run -p 8000:8000 -e AUTH__SECRET=... -e DATABASE_URL=postgresql://... saas-foundation
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    APP_ENV=production \
+    PORT=8000
+
+WORKDIR /srv/app
+
+COPY pyproject.toml README.md config.py wsgi.py gunicorn.conf.py ./
+COPY app ./app
+COPY migrations ./migrations
+# Installs the dependencies (and the package); gunicorn and flask import the sources in WORKDIR,
+# where migrations/ sits beside app/.
+RUN pip install . && rm -rf build *.egg-info
+
+RUN useradd --system --uid 10001 --home-dir /srv/app --shell /usr/sbin/nologin app \
+    && mkdir -p /srv/app/instance \
+    && chown -R app:app /srv/app/instance
+USER app
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/v1/healthz' % os.environ.get('PORT', '8000'), timeout=4)"
+
+# Run `flask --app wsgi db upgrade` once per release (a job, or: docker run IMAGE flask --app wsgi db upgrade).
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]

@@ -1,0 +1,27 @@
+"""The application's own JSON API under ``/api/v1``: where a product's routes go, guarded by the
+decorators from :mod:`app.modules`. ``/me`` shows the pattern."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g
+from flask.typing import ResponseReturnValue
+
+from app.core.api import ApiModel, endpoint
+from app.modules import require_auth
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class Me(ApiModel):
+    user: dict[str, object] | None
+    session: dict[str, object] | None
+
+
+@bp.get("/me")
+@endpoint(summary="The signed-in user (an example of a guarded application route)", tags=["Application"],
+          response=Me, auth=True)
+@require_auth
+def me() -> ResponseReturnValue:
+    user = g.get("user")
+    session = g.get("session")
+    return {"user": user.json if user is not None else None, "session": session}

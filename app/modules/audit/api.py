@@ -1,0 +1,95 @@
+"""``GET /api/v1/audit``: reading the audit log, for platform admins.
+
+Organization members with ``audit:read`` will read their organization's entries once the
+organizations module provides that permission; until then only the ``admin`` role reads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from pydantic import ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from app.core.api import ApiModel, endpoint
+from app.core.errors import ApiError
+from app.extensions import db
+from app.modules import require_role
+from app.modules.audit.query import Filters, InvalidCursor, encode_cursor, newest_first, to_json
+
+bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit")
+
+MAX_LIMIT = 1000
+
+
+class AuditQuery(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    actor_id: str | None = Field(default=None, max_length=255, description="Only entries by this actor")
+    action: str | None = Field(default=None, max_length=128)
+    resource_type: str | None = Field(default=None, max_length=128)
+    resource_id: str | None = Field(default=None, max_length=255)
+    organization_id: str | None = Field(default=None, max_length=255)
+    after: datetime | None = Field(default=None, description="Entries created after this instant (ISO 8601)")
+    before: datetime | None = Field(default=None, description="Entries created before this instant (ISO 8601)")
+    cursor: str | None = Field(default=None, max_length=200, description="nextCursor of the previous page")
+    limit: int = Field(default=100, ge=1, le=MAX_LIMIT)
+
+
+class AuditEntryOut(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    id: int
+    actor_id: str | None
+    action: str
+    resource_type: str
+    resource_id: str | None
+    details: dict[str, Any] | None
+    organization_id: str | None
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    created_at: str
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    entries: list[AuditEntryOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last one")
+
+
+@bp.get("")
+@require_role("admin")
+@endpoint(
+    summary="List audit entries, newest first",
+    tags=["Audit"],
+    query=AuditQuery,
+    response=AuditPage,
+    responses={403: "Not a platform admin"},
+    auth=True,
+)
+def list_entries(query: AuditQuery) -> ResponseReturnValue:
+    filters = Filters(
+        actor_id=query.actor_id,
+        action=query.action,
+        resource_type=query.resource_type,
+        resource_id=query.resource_id,
+        organization_id=query.organization_id,
+        after=query.after,
+        before=query.before,
+    )
+    try:
+        stmt = newest_first(filters, query.limit + 1, query.cursor)
+    except InvalidCursor as error:
+        raise ApiError(400, "INVALID_CURSOR", str(error)) from None
+    rows = list(db.session.execute(stmt).mappings())
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    next_cursor = encode_cursor(rows[-1]["id"]) if more and rows else None
+    return jsonify({"entries": [to_json(row) for row in rows], "nextCursor": next_cursor})

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The whole check: lint, types, then the test suite on SQLite and on PostgreSQL + Redis.
+#
+#   TEST_BACKENDS   which runs to do (default "sqlite postgres")
+#   TEST_DATABASE_URL / TEST_REDIS_URL   servers for the postgres run; default to this machine's
+#                   127.0.0.1:5432 (user postgres) and 127.0.0.1:6379 when they answer
+#   PYTEST_WORKERS  xdist workers (default 2); extra pytest arguments are passed through: scripts/test.sh -k config
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else return 1; fi; }
+
+missing=()
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> apt-get install ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    echo "==> missing ${missing[*]} (not root or no apt-get): their tests will be skipped"
+  fi
+fi
+
+scripts/setup.sh
+
+echo "==> ruff"
+.venv/bin/ruff check .
+echo "==> mypy"
+.venv/bin/mypy app config.py wsgi.py
+
+answers() {  # answers HOST PORT: is something listening there?
+  .venv/bin/python - "$1" "$2" <<'PY'
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
+except OSError:
+    sys.exit(1)
+PY
+}
+
+if [ -z "${TEST_DATABASE_URL:-}" ] && answers 127.0.0.1 5432; then
+  export TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres
+fi
+if [ -z "${TEST_REDIS_URL:-}" ] && answers 127.0.0.1 6379; then
+  export TEST_REDIS_URL=redis://127.0.0.1:6379/0
+fi
+
+status=0
+for backend in ${TEST_BACKENDS:-sqlite postgres}; do
+  echo "==> pytest on $backend"
+  if [ "$backend" = postgres ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
+    echo "no PostgreSQL: set TEST_DATABASE_URL, or TEST_BACKENDS=sqlite to skip this run" >&2
+    status=1
+    continue
+  fi
+  # Any non-zero exit fails the run, including 5 (no tests collected).
+  if ! TEST_BACKEND="$backend" .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"; then
+    echo "==> pytest on $backend FAILED" >&2
+    status=1
+  fi
+done
+exit "$status"
