@@ -134,6 +134,10 @@ def test_keys_equal_better_auths_normalize_ip() -> None:
     )
     result = subprocess.run(
         ["node", "--input-type=module", "-e", script, json.dumps(samples)],
-        capture_output=True, text=True, check=True, timeout=60, cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=JS_DIR,
     )
     assert [rate_limit_key_ip(ip) for ip in samples] == json.loads(result.stdout)

@@ -133,7 +133,12 @@ def test_for_app_reads_the_lockout_settings() -> None:
 def test_for_app_can_be_switched_off() -> None:
     app = Flask(__name__)
     app.config["SETTINGS"] = load_settings(
-        {"APP_ENV": "testing", "AUTH__SECRET": "s" * 40, "AUTH__LOCKOUT__ENABLED": "false", "AUTH__LOCKOUT__MAX_FAILURES": "1"}
+        {
+            "APP_ENV": "testing",
+            "AUTH__SECRET": "s" * 40,
+            "AUTH__LOCKOUT__ENABLED": "false",
+            "AUTH__LOCKOUT__MAX_FAILURES": "1",
+        }
     )
     guard = AccountLockout.for_app(app)
     guard.record_failure(EMAIL)

@@ -38,7 +38,11 @@ def forbidden(code: str, message: str, fn: Any, *args: Any, **kwargs: Any) -> No
 
 def test_from_settings_trusts_the_base_url_and_the_configured_origins() -> None:
     settings = load_settings(
-        {"APP_ENV": "testing", "AUTH__BASE_URL": "https://api.example.net/prefix", "AUTH__TRUSTED_ORIGINS": "https://spa.example.io/, *.corp.test"}
+        {
+            "APP_ENV": "testing",
+            "AUTH__BASE_URL": "https://api.example.net/prefix",
+            "AUTH__TRUSTED_ORIGINS": "https://spa.example.io/, *.corp.test",
+        }
     )
     trusted = TrustedOrigins.from_settings(settings)
     assert trusted.is_trusted("https://api.example.net")
@@ -146,7 +150,11 @@ def test_agrees_with_better_auths_matcher_and_is_stricter_only_where_documented(
     cases = AGREED + STRICTER
     result = subprocess.run(
         ["node", "--input-type=module", "-e", script, json.dumps(cases)],
-        capture_output=True, text=True, check=True, timeout=60, cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=JS_DIR,
     )
     theirs = json.loads(result.stdout)
     ours = [TrustedOrigins([pattern]).is_trusted(url) for url, pattern in cases]
@@ -160,7 +168,9 @@ def test_agrees_with_better_auths_matcher_and_is_stricter_only_where_documented(
 APP = Flask(__name__)
 
 
-def check(method: str = "POST", headers: dict[str, str] | None = None, form_csrf: bool = False, host: str = "localhost:5000") -> None:
+def check(
+    method: str = "POST", headers: dict[str, str] | None = None, form_csrf: bool = False, host: str = "localhost:5000"
+) -> None:
     with APP.test_request_context("/api/v1/auth/x", method=method, headers=headers or {}, base_url=f"http://{host}"):
         check_request_origin(request, TRUSTED, form_csrf=form_csrf)
 
@@ -195,7 +205,9 @@ def test_referer_stands_in_for_a_missing_origin() -> None:
 
 def test_origin_wins_over_referer() -> None:
     forbidden(
-        "INVALID_ORIGIN", "Invalid origin", check,
+        "INVALID_ORIGIN",
+        "Invalid origin",
+        check,
         headers={"Cookie": "a=b", "Origin": "https://evil.com", "Referer": f"{BASE}/"},
     )
 
@@ -203,8 +215,11 @@ def test_origin_wins_over_referer() -> None:
 def test_null_origin_from_the_same_origin_is_inferred_from_the_request() -> None:
     check(headers={"Cookie": "a=b", "Origin": "null", "Sec-Fetch-Site": "same-origin"})
     forbidden(
-        "INVALID_ORIGIN", "Invalid origin", check,
-        headers={"Cookie": "a=b", "Origin": "null", "Sec-Fetch-Site": "same-origin"}, host="evil.com",
+        "INVALID_ORIGIN",
+        "Invalid origin",
+        check,
+        headers={"Cookie": "a=b", "Origin": "null", "Sec-Fetch-Site": "same-origin"},
+        host="evil.com",
     )
 
 
@@ -225,10 +240,15 @@ def test_sign_in_blocks_cross_site_navigation() -> None:
 
 def test_sign_in_from_a_browser_needs_a_trusted_origin() -> None:
     # node's fetch sends Sec-Fetch-Mode: cors and no Origin
-    forbidden("MISSING_OR_NULL_ORIGIN", "Missing or null Origin", check, headers={"Sec-Fetch-Mode": "cors"}, form_csrf=True)
     forbidden(
-        "INVALID_ORIGIN", "Invalid origin", check,
-        headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Origin": "https://evil.com"}, form_csrf=True,
+        "MISSING_OR_NULL_ORIGIN", "Missing or null Origin", check, headers={"Sec-Fetch-Mode": "cors"}, form_csrf=True
+    )
+    forbidden(
+        "INVALID_ORIGIN",
+        "Invalid origin",
+        check,
+        headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Origin": "https://evil.com"},
+        form_csrf=True,
     )
     check(headers={"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Origin": BASE}, form_csrf=True)
 
@@ -270,7 +290,17 @@ def test_the_refusal_is_rendered_as_a_403_json_error() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    [None, "", "/", "/dashboard", "/a/b?next=/c&x=//y#frag", "/path with space", f"{BASE}/welcome", "https://a.example.com/x", "myapp://done"],
+    [
+        None,
+        "",
+        "/",
+        "/dashboard",
+        "/a/b?next=/c&x=//y#frag",
+        "/path with space",
+        f"{BASE}/welcome",
+        "https://a.example.com/x",
+        "myapp://done",
+    ],
 )
 def test_safe_redirects_pass(url: str | None) -> None:
     check_redirect_url(url, TRUSTED, "INVALID_CALLBACK_URL")
@@ -350,7 +380,9 @@ def test_callback_fields_are_all_checked_with_their_own_code() -> None:
 
 
 def test_callback_url_is_also_read_from_the_query() -> None:
-    forbidden("INVALID_CALLBACK_URL", "Invalid callbackURL", check_callback_fields, {}, {"callbackURL": "//evil.com"}, TRUSTED)
+    forbidden(
+        "INVALID_CALLBACK_URL", "Invalid callbackURL", check_callback_fields, {}, {"callbackURL": "//evil.com"}, TRUSTED
+    )
     check_callback_fields({}, {"callbackURL": "/fine", "redirectTo": "//ignored-in-query"}, TRUSTED)
 
 

@@ -65,7 +65,14 @@ def test_better_auths_default_is_100_per_10_seconds(storage: Storage) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/sign-in/email", "/sign-in/social", "/sign-up/email", "/change-password", "/change-email", "/two-factor/verify-totp"],
+    [
+        "/sign-in/email",
+        "/sign-in/social",
+        "/sign-up/email",
+        "/change-password",
+        "/change-email",
+        "/two-factor/verify-totp",
+    ],
 )
 def test_sensitive_paths_allow_3_per_10_seconds(limiter: RateLimiter, path: str) -> None:
     assert allowed(limiter, path) == 3
@@ -80,7 +87,9 @@ def test_email_sending_paths_allow_3_per_60_seconds(limiter: RateLimiter, path: 
     assert 10 < retry_after(limiter, path) <= 60
 
 
-@pytest.mark.parametrize("path", ["/two-factor", "/request-password-reset-x", "/get-session", "/sign", "/list-sessions"])
+@pytest.mark.parametrize(
+    "path", ["/two-factor", "/request-password-reset-x", "/get-session", "/sign", "/list-sessions"]
+)
 def test_other_paths_use_the_default_rule(limiter: RateLimiter, path: str) -> None:
     assert allowed(limiter, path) == 5
 
@@ -134,7 +143,13 @@ def test_key_is_ip_bar_relative_path(limiter: RateLimiter) -> None:
 
 @pytest.mark.parametrize(
     ("path", "expected"),
-    [("/api/v1/auth", "/"), ("/api/v1/auth/", "/"), ("/api/v1/auth/ok", "/ok"), ("/api/v1/authx", "/api/v1/authx"), ("//a//b/", "/a/b")],
+    [
+        ("/api/v1/auth", "/"),
+        ("/api/v1/auth/", "/"),
+        ("/api/v1/auth/ok", "/ok"),
+        ("/api/v1/authx", "/api/v1/authx"),
+        ("//a//b/", "/a/b"),
+    ],
 )
 def test_relative_path(path: str, expected: str) -> None:
     assert relative_path(path) == expected

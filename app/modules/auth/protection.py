@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 
+from app.modules.auth.lockout import AccountLockout
 from app.modules.auth.origin import TrustedOrigins, check_redirect_url, check_request_origin
 from app.modules.auth.ratelimit import RateLimiter
 from app.modules.auth.client_ip import rate_limit_key_ip
@@ -30,5 +31,6 @@ def check_redirect(url: str | None, code: str) -> None:
 
 def init_protection(app: Flask) -> None:
     app.extensions["auth.rate_limiter"] = RateLimiter.for_app(app)
+    app.extensions["auth.lockout"] = AccountLockout.for_app(app)
     app.extensions["auth.trusted_origins"] = TrustedOrigins.for_app(app)
     app.extensions["auth.check_redirect"] = check_redirect
