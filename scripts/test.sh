@@ -25,10 +25,14 @@ fi
 
 scripts/setup.sh
 
+# Every step runs, so one report shows every failure; any failure fails the whole run.
+status=0
+fail() { echo "==> FAILED: $*" >&2; status=1; }
+
 echo "==> ruff"
-.venv/bin/ruff check .
+.venv/bin/ruff check . || fail ruff
 echo "==> mypy"
-.venv/bin/mypy app config.py wsgi.py
+.venv/bin/mypy app config.py wsgi.py || fail mypy
 
 answers() {  # answers HOST PORT: is something listening there?
   .venv/bin/python - "$1" "$2" <<'PY'
@@ -47,18 +51,13 @@ if [ -z "${TEST_REDIS_URL:-}" ] && answers 127.0.0.1 6379; then
   export TEST_REDIS_URL=redis://127.0.0.1:6379/0
 fi
 
-status=0
 for backend in ${TEST_BACKENDS:-sqlite postgres}; do
   echo "==> pytest on $backend"
   if [ "$backend" = postgres ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
-    echo "no PostgreSQL: set TEST_DATABASE_URL, or TEST_BACKENDS=sqlite to skip this run" >&2
-    status=1
+    fail "no PostgreSQL for the postgres run: set TEST_DATABASE_URL, or TEST_BACKENDS=sqlite"
     continue
   fi
   # Any non-zero exit fails the run, including 5 (no tests collected).
-  if ! TEST_BACKEND="$backend" .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@"; then
-    echo "==> pytest on $backend FAILED" >&2
-    status=1
-  fi
+  TEST_BACKEND="$backend" .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" "$@" || fail "pytest on $backend (exit $?)"
 done
 exit "$status"

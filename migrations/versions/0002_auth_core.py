@@ -27,6 +27,7 @@ def upgrade():
     sa.Column('banned', sa.Boolean(), nullable=True),
     sa.Column('banReason', sa.Text(), nullable=True),
     sa.Column('banExpires', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('twoFactorEnabled', sa.Boolean(), nullable=True),
     sa.Column('firstname', sa.String(length=255), nullable=True),
     sa.Column('lastname', sa.String(length=255), nullable=True),
     sa.Column('bio', sa.Text(), nullable=True),

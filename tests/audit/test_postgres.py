@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -123,7 +122,7 @@ def test_gunicorn_sigterm_drains_every_queued_entry(own_database: str, tmp_path:
         sys.executable, "-m", "gunicorn", "-c", str(Path(__file__).with_name("gunicorn_conf.py")),
         "-w", "3", "-b", f"127.0.0.1:{port}", "--error-logfile", str(log_file), "tests.audit.gunicorn_app:app",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(lambda: _answers(f"{base}/api/v1/livez"), "gunicorn to answer")

@@ -15,7 +15,7 @@ from tests.auth.helpers import ORIGIN, PASSWORD, bearer, post, sign_in, sign_up
 
 USER_KEYS = {
     "id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt", "role", "banned", "banReason",
-    "banExpires", "firstname", "lastname", "bio",
+    "banExpires", "firstname", "lastname", "bio", "twoFactorEnabled",
 }
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, g, request
 from flask_login import LoginManager
 
 from app.modules import AppModule
+
+#: better-auth plugins, each a package here with ``init_app(app)``; set up in this order.
+PLUGINS = ("two_factor", "admin", "organization", "api_key", "jwt")
 
 
 class AuthModule(AppModule):
@@ -38,6 +42,10 @@ class AuthModule(AppModule):
         app.extensions["auth.mail_executor"] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="auth-mail")
         init_mailer(app)
         init_protection(app)
+        app.extensions["auth.credential_resolvers"] = []
+        app.extensions["auth.context_hooks"] = []
+        for plugin in PLUGINS:
+            importlib.import_module(f"app.modules.auth.{plugin}").init_app(app)
         app.register_blueprint(bp)
         app.register_blueprint(reference_bp)
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_login import UserMixin
 
 from app.modules.auth.cookies import token_from_request
@@ -72,27 +72,48 @@ def reset_identity() -> None:
     g.auth_resolved = False
 
 
-def resolve_identity() -> ResolvedSession | None:
-    """Resolve the request's session into ``g`` (once per request). Never raises."""
-    if g.get("auth_resolved"):
-        resolved: ResolvedSession | None = g.auth_session
-        return resolved
-    reset_identity()
-    g.auth_resolved = True
-    try:
-        token, source = token_from_request(request)
-        resolved = resolve_token(token) if token else None
-    except Exception:  # noqa: BLE001 - the bridge never rejects: log and go on anonymous
-        log.exception("session resolution failed; request continues anonymous")
-        return None
-    if resolved is None:
-        return None
+def _set_session(resolved: ResolvedSession, source: str | None) -> None:
     g.auth_session = resolved
     g.auth_source = source
     g.session = resolved.session
     g.user = AuthUser(resolved.user)
     g.organization_id = resolved.session.get("activeOrganizationId")
-    return resolved
+
+
+def resolve_identity() -> ResolvedSession | None:
+    """Resolve the request's credentials into ``g`` (once per request). Never raises.
+
+    Order (DESIGN.md): the session cookie, ``Authorization: Bearer`` with a session token, then the
+    other credential resolvers plugins register in ``app.extensions["auth.credential_resolvers"]``
+    (JWT bearer, ``x-api-key``): each sets ``g`` itself and returns True when it resolved the
+    request. Once someone is known, the ``auth.context_hooks`` fill the rest of ``g`` (the
+    organization context). Returns the session when the identity came from one.
+    """
+    if g.get("auth_resolved"):
+        resolved: ResolvedSession | None = g.auth_session
+        return resolved
+    reset_identity()
+    g.auth_resolved = True
+    extensions = current_app.extensions
+    try:
+        token, source = token_from_request(request)
+        resolved = resolve_token(token) if token else None
+        if resolved is not None:
+            _set_session(resolved, source)
+        else:
+            for resolver in extensions.get("auth.credential_resolvers", ()):
+                if resolver():
+                    break
+        if g.user is not None:
+            for hook in extensions.get("auth.context_hooks", ()):
+                hook()
+    except Exception:  # noqa: BLE001 - the bridge never rejects: log and go on anonymous
+        log.exception("session resolution failed; request continues anonymous")
+        reset_identity()
+        g.auth_resolved = True
+        return None
+    session: ResolvedSession | None = g.auth_session
+    return session
 
 
 def current_session() -> ResolvedSession | None:

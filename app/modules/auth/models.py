@@ -56,6 +56,8 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     banned: Mapped[bool | None] = mapped_column(Boolean, default=False)
     ban_reason: Mapped[str | None] = mapped_column("banReason", Text)
     ban_expires: Mapped[datetime | None] = mapped_column("banExpires", UTCDateTime)
+    # twoFactor plugin field
+    two_factor_enabled: Mapped[bool | None] = mapped_column("twoFactorEnabled", Boolean, default=False)
     # profile fields (better-auth additionalFields)
     firstname: Mapped[str | None] = mapped_column(String(255))
     lastname: Mapped[str | None] = mapped_column(String(255))

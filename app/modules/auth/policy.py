@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask import g
+from flask import current_app, g
 
 from app.core.errors import ApiError
 from app.modules.auth.identity import resolve_identity
@@ -18,6 +18,10 @@ from app.modules.guards import Permissions
 
 def unauthorized() -> ApiError:
     return ApiError(401, "UNAUTHORIZED", "Unauthorized")
+
+
+def forbidden() -> ApiError:
+    return ApiError(403, "FORBIDDEN", "You do not have the permission this action needs")
 
 
 class SessionPolicy:
@@ -32,9 +36,22 @@ class SessionPolicy:
             raise ApiError(403, "FORBIDDEN", "You do not have the role this action needs")
 
     def check_permissions(self, permissions: Permissions) -> None:
+        """An API key's own permissions are authoritative when the request carries one (no
+        fall-through to its owner's role); otherwise the member's role in the current
+        organization decides, then any explicit ``g.permissions``."""
         self.authenticate()
+        extensions = current_app.extensions
+        key_check = extensions.get("auth.key_permission_check")
+        if key_check is not None:
+            verdict = key_check(permissions)  # None: the request carries no API key
+            if verdict is not None:
+                if not verdict:
+                    raise forbidden()
+                return
+        member_check = extensions.get("auth.member_permission_check")
+        if member_check is not None and member_check(permissions):
+            return
         held = g.get("permissions") or frozenset()
-        missing = [f"{resource}:{action}" for resource, actions in permissions.items() for action in actions
-                   if f"{resource}:{action}" not in held]
-        if missing:
-            raise ApiError(403, "FORBIDDEN", "You do not have the permission this action needs")
+        if all(f"{resource}:{action}" in held for resource, actions in permissions.items() for action in actions):
+            return
+        raise forbidden()

@@ -136,6 +136,7 @@ class UserOut(ApiModel):
     image: str | None
     createdAt: str
     updatedAt: str
+    twoFactorEnabled: bool
     role: str | None
     banned: bool
     banReason: str | None

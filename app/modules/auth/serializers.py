@@ -30,6 +30,7 @@ def user_json(user: User) -> dict[str, Any]:
         "image": user.image,
         "createdAt": iso(user.created_at),
         "updatedAt": iso(user.updated_at),
+        "twoFactorEnabled": bool(user.two_factor_enabled),
         "role": user.role,
         "banned": bool(user.banned),
         "banReason": user.ban_reason,
