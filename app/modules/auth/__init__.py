@@ -44,6 +44,8 @@ class AuthModule(AppModule):
         init_protection(app)
         app.extensions["auth.credential_resolvers"] = []
         app.extensions["auth.context_hooks"] = []
+        app.extensions["auth.sign_in_hooks"] = []
+        app.extensions["auth.get_session_hooks"] = []
         for plugin in PLUGINS:
             importlib.import_module(f"app.modules.auth.{plugin}").init_app(app)
         app.register_blueprint(bp)

@@ -155,6 +155,13 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
     if cfg.auth.require_email_verification and not user.email_verified:
         db.session.commit()
         raise ApiError(403, "EMAIL_NOT_VERIFIED", "Email not verified")
+    # Plugins may take over here (two-factor challenge): a hook that returns a response ends the
+    # sign-in with it, before any session exists.
+    for hook in current_app.extensions.get("auth.sign_in_hooks", ()):
+        taken_over = hook(user, body)
+        if taken_over is not None:
+            db.session.commit()
+            return taken_over
     _end_presented_session()
     token, _ = start_session(user, dont_remember=not body.remember_me)
     db.session.commit()

@@ -8,6 +8,7 @@ usable bearer credentials). Each other session's ``token`` is its id, an opaque 
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -37,7 +38,13 @@ def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
     from app.modules.auth.cookies import cookie_name
 
     resolved = resolve_identity()
-    if resolved is None:
+    auth_error = g.get("auth_error")
+    if auth_error is not None:  # a credential was presented and refused (e.g. a revoked API key)
+        raise auth_error
+    if resolved is None and g.get("user") is not None:
+        # Identified by another credential (API key): its resolver built a session-shaped g.session.
+        response = json_response({"session": g.session, "user": g.user.json})
+    elif resolved is None:
         response = json_response(None)
         # A session cookie that no longer resolves (revoked, expired) is cleared, as better-auth does.
         if request.cookies.get(cookie_name("session_token")):
@@ -52,6 +59,8 @@ def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
         response = json_response({"session": resolved.session_with_token(), "user": resolved.user})
         if refreshed and g.get("auth_source") == "cookie":
             with_session_cookie(response, resolved.token, dont_remember=resolved.dont_remember)
+    for hook in current_app.extensions.get("auth.get_session_hooks", ()):
+        hook(response)  # e.g. the jwt plugin's set-auth-jwt header
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
