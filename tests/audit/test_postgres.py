@@ -106,6 +106,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _gunicorn_config() -> Path:
+    """The project's gunicorn.conf.py (its worker_exit hook drains the modules); ours until it exists."""
+    project = ROOT / "gunicorn.conf.py"
+    return project if project.exists() else Path(__file__).with_name("gunicorn_conf.py")
+
+
 def test_gunicorn_sigterm_drains_every_queued_entry(own_database: str, tmp_path: Path) -> None:
     port = _free_port()
     log_file = tmp_path / "gunicorn.log"
@@ -119,8 +125,8 @@ def test_gunicorn_sigterm_drains_every_queued_entry(own_database: str, tmp_path:
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [
-        sys.executable, "-m", "gunicorn", "-c", str(Path(__file__).with_name("gunicorn_conf.py")),
-        "-w", "3", "-b", f"127.0.0.1:{port}", "--error-logfile", str(log_file), "tests.audit.gunicorn_app:app",
+        sys.executable, "-m", "gunicorn", "-c", str(_gunicorn_config()), "-w", "3", "-b", f"127.0.0.1:{port}",
+        "--log-level", "info", "--error-logfile", str(log_file), "tests.audit.gunicorn_app:app",
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"

@@ -20,6 +20,7 @@ class AuthModule(AppModule):
     def init_app(self, app: Flask) -> None:
         from app.modules.auth import models  # noqa: F401 - the tables belong to the metadata
         from app.modules.auth.bridge import init_bridge
+        from app.modules.auth.cli import auth_cli
         from app.modules.auth.client_ip import client_ip
         from app.modules.auth.mail import init_mailer
         from app.modules.auth.passwords import PasswordHasher
@@ -50,6 +51,7 @@ class AuthModule(AppModule):
             importlib.import_module(f"app.modules.auth.{plugin}").init_app(app)
         app.register_blueprint(bp)
         app.register_blueprint(reference_bp)
+        app.cli.add_command(auth_cli)
 
         login = LoginManager()
         login.init_app(app)
