@@ -166,7 +166,10 @@ def test_queue_full_writes_synchronously_rather_than_drop(own_database: str, mon
     monkeypatch.setenv("MODULES__AUDIT__ENQUEUE_TIMEOUT", "0.01")
     app: Flask = create_app({**BASE_OVERRIDES, **AUDIT_ON, "DATABASE_URL": own_database})
     fallbacks_before = _metric("audit_sync_fallbacks_total")
-    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    waiting = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
 
     def waiting_on_lock() -> int:
         engine = create_engine(own_database)
