@@ -61,7 +61,9 @@ class ModulesSettings(_Section):
 
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
-        return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        parts = (part.strip() for part in value.split(","))
+        # "myapp://" is a custom scheme origin: only a trailing slash after a host is dropped.
+        return [part if part.endswith("://") else part.rstrip("/") for part in parts if part]
     return value
 
 
@@ -125,8 +127,9 @@ class AuthSettings(_Section):
     @classmethod
     def _origins_are_urls(cls, value: list[str]) -> list[str]:
         for origin in value:
-            if "://" not in origin and not origin.startswith("*."):
-                raise ValueError(f"{origin!r} is not an origin; expected scheme://host[:port] or *.domain")
+            wildcard_ipv4 = re.fullmatch(r"[\d*?]+(\.[\d*?]+){3}", origin) is not None
+            if "://" not in origin and not origin.startswith("*.") and not wildcard_ipv4:
+                raise ValueError(f"{origin!r} is not an origin; expected scheme://host[:port], *.domain or 192.168.*.*")
         return value
 
 
@@ -138,6 +141,8 @@ class SmtpSettings(_Section):
     #: "starttls" (port 587), "ssl" (implicit TLS, port 465) or "none" (local relays only).
     security: Literal["starttls", "ssl", "none"] = "starttls"
     timeout: float = Field(default=10.0, gt=0)
+    #: PEM file of an extra CA trusted for the SMTP server (private relays); verification stays on.
+    ca_file: str | None = None
 
 
 class MailSettings(_Section):
@@ -194,15 +199,11 @@ class Settings(BaseSettings):
         try:
             url = make_url(value)
         except ArgumentError:
-            raise ValueError(
-                "is not a database URL; expected sqlite:///path or postgresql://user@host/db"
-            ) from None
+            raise ValueError("is not a database URL; expected sqlite:///path or postgresql://user@host/db") from None
         if url.get_backend_name() == "postgres":  # Heroku's spelling
             url = url.set(drivername="postgresql")
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError(
-                f"names the unsupported backend {url.get_backend_name()!r}; expected sqlite or postgresql"
-            )
+            raise ValueError(f"names the unsupported backend {url.get_backend_name()!r}; expected sqlite or postgresql")
         if url.get_backend_name() == "postgresql":
             if not url.host and not url.query.get("host"):
                 raise ValueError("has no host; expected postgresql://user@host:port/db")
@@ -266,6 +267,8 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     nested: dict[str, Any] = {}
     for key, value in flat.items():
         parts = key.lower().split("__")
+        if parts[0] == "modules" and len(parts) > 2:
+            continue  # a module's own setting (MODULES__AUDIT__RETENTION_DAYS): the module reads it
         node = nested
         for part in parts[:-1]:
             node = node.setdefault(part, {})

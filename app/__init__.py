@@ -58,6 +58,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     uri = _database_uri(settings, app)
     app.config.update(
         SETTINGS=settings,
+        SETTINGS_OVERRIDES=dict(overrides or {}),
         TESTING=settings.app_env is Environment.TESTING,
         SECRET_KEY=settings.auth.secret or "",
         SQLALCHEMY_DATABASE_URI=uri,

@@ -18,8 +18,12 @@ class Me(ApiModel):
 
 
 @bp.get("/me")
-@endpoint(summary="The signed-in user (an example of a guarded application route)", tags=["Application"],
-          response=Me, auth=True)
+@endpoint(
+    summary="The signed-in user (an example of a guarded application route)",
+    tags=["Application"],
+    response=Me,
+    auth=True,
+)
 @require_auth
 def me() -> ResponseReturnValue:
     user = g.get("user")

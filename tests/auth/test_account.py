@@ -53,8 +53,11 @@ def test_change_password_ends_every_other_session_and_rotates(app: Flask) -> Non
     laptop, phone = app.test_client(), app.test_client()
     old_token = sign_up(laptop, "a@example.com")["token"]
     sign_in(phone, "a@example.com")
-    response = post(laptop, "/change-password", {"currentPassword": PASSWORD, "newPassword": "a new password",
-                                                 "revokeOtherSessions": True})
+    response = post(
+        laptop,
+        "/change-password",
+        {"currentPassword": PASSWORD, "newPassword": "a new password", "revokeOtherSessions": True},
+    )
     assert response.status_code == 200
     new_token = response.json["token"]
     assert new_token and new_token != old_token

@@ -70,8 +70,9 @@ def test_no_leak_between_concurrent_requests(probe_app: Flask) -> None:
     tokens = {}
     for name in ("a", "b", "c"):
         tokens[name] = sign_up(probe_app.test_client(), f"{name}@example.com")["token"]
-    expected = {name: probe_app.test_client().get("/probe/state", headers=bearer(t)).json["user"]
-                for name, t in tokens.items()}
+    expected = {
+        name: probe_app.test_client().get("/probe/state", headers=bearer(t)).json["user"] for name, t in tokens.items()
+    }
     errors: list[str] = []
 
     def worker(name: str | None) -> None:
@@ -105,13 +106,16 @@ def test_admin_role_passes_require_role(make_app: Any) -> None:
     app: Flask = make_app(ADMIN__EMAIL="root@example.com", ADMIN__PASSWORD="root password 1")
     _add_probe_routes(app)
     client = app.test_client()
-    response = client.post("/api/v1/auth/sign-in/email", json={"email": "root@example.com", "password": "root password 1"})
+    response = client.post(
+        "/api/v1/auth/sign-in/email", json={"email": "root@example.com", "password": "root password 1"}
+    )
     assert response.status_code == 200
     assert client.get("/probe/admin").json == {"ok": True}
 
 
-def test_resolution_failure_goes_on_anonymous(probe_app: Flask, monkeypatch: pytest.MonkeyPatch,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_resolution_failure_goes_on_anonymous(
+    probe_app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     token = sign_up(probe_app.test_client(), "a@example.com")["token"]
 
     def broken(_token: str) -> None:
@@ -127,8 +131,12 @@ def test_resolution_failure_goes_on_anonymous(probe_app: Flask, monkeypatch: pyt
 
 @pytest.mark.parametrize(
     ("path", "normalized"),
-    [("/api/v1/healthz/", "/api/v1/healthz"), ("//api//v1/healthz", "/api/v1/healthz"), ("/", "/"),
-     ("/api/v1/me?x=1", "/api/v1/me")],
+    [
+        ("/api/v1/healthz/", "/api/v1/healthz"),
+        ("//api//v1/healthz", "/api/v1/healthz"),
+        ("/", "/"),
+        ("/api/v1/me?x=1", "/api/v1/me"),
+    ],
 )
 def test_normalize_path(path: str, normalized: str) -> None:
     assert normalize_path(path) == normalized

@@ -39,12 +39,14 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(make_app: Any) -> None
     app = make_app(AUTH__RATE_LIMIT__ENABLED="true")
     client = app.test_client()
     for n in range(3):
-        sign_in(client, "x@example.com", "wrong password", ) if False else client.post(
-            "/api/v1/auth/sign-in/email", json={"email": "x@example.com", "password": "wrong password"},
+        client.post(
+            "/api/v1/auth/sign-in/email",
+            json={"email": "x@example.com", "password": "wrong password"},
             headers={"X-Forwarded-For": f"203.0.113.{n}"},
         )
     spoofed = client.post(
-        "/api/v1/auth/sign-in/email", json={"email": "x@example.com", "password": "wrong password"},
+        "/api/v1/auth/sign-in/email",
+        json={"email": "x@example.com", "password": "wrong password"},
         headers={"X-Forwarded-For": "203.0.113.99"},
     )
     assert spoofed.status_code == 429, "a client must not escape the limit by inventing X-Forwarded-For"
@@ -55,7 +57,8 @@ def test_forwarded_for_through_one_trusted_proxy(make_app: Any) -> None:
     client = app.test_client()
     sign_up(client, "a@example.com")
     response = client.post(
-        "/api/v1/auth/sign-in/email", json={"email": "a@example.com", "password": PASSWORD},
+        "/api/v1/auth/sign-in/email",
+        json={"email": "a@example.com", "password": PASSWORD},
         headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.5", "Origin": "http://localhost"},
     )
     assert response.status_code == 200
@@ -91,7 +94,8 @@ def test_success_resets_the_failure_count(make_app: Any) -> None:
 def test_sign_in_with_cross_site_navigation_is_blocked(app: Flask) -> None:
     sign_up(app.test_client(), "a@example.com")
     response = app.test_client().post(
-        "/api/v1/auth/sign-in/email", json={"email": "a@example.com", "password": PASSWORD},
+        "/api/v1/auth/sign-in/email",
+        json={"email": "a@example.com", "password": PASSWORD},
         headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"},
     )
     assert response.status_code == 403 and response.json["code"] == "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED"
@@ -101,12 +105,14 @@ def test_sign_in_from_an_untrusted_origin_is_refused(make_app: Any) -> None:
     app = make_app(AUTH__TRUSTED_ORIGINS="https://app.example.com")
     sign_up(app.test_client(), "a@example.com")
     trusted = app.test_client().post(
-        "/api/v1/auth/sign-in/email", json={"email": "a@example.com", "password": PASSWORD},
+        "/api/v1/auth/sign-in/email",
+        json={"email": "a@example.com", "password": PASSWORD},
         headers={"Origin": "https://app.example.com"},
     )
     assert trusted.status_code == 200
     evil = app.test_client().post(
-        "/api/v1/auth/sign-in/email", json={"email": "a@example.com", "password": PASSWORD},
+        "/api/v1/auth/sign-in/email",
+        json={"email": "a@example.com", "password": PASSWORD},
         headers={"Origin": "https://evil.example.net"},
     )
     assert evil.status_code == 403 and evil.json["code"] == "INVALID_ORIGIN"

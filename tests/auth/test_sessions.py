@@ -27,8 +27,16 @@ def test_get_session_shape(client: Any) -> None:
     body = client.get("/api/v1/auth/get-session").json
     assert body["session"]["token"] == token
     assert set(body["session"]) == {
-        "id", "token", "userId", "expiresAt", "createdAt", "updatedAt", "ipAddress", "userAgent",
-        "impersonatedBy", "activeOrganizationId",
+        "id",
+        "token",
+        "userId",
+        "expiresAt",
+        "createdAt",
+        "updatedAt",
+        "ipAddress",
+        "userAgent",
+        "impersonatedBy",
+        "activeOrganizationId",
     }
     assert body["user"]["firstname"] == "Ann"
 

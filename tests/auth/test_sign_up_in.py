@@ -14,8 +14,21 @@ from app.modules.auth.passwords import scrypt_hash
 from tests.auth.helpers import ORIGIN, PASSWORD, bearer, post, sign_in, sign_up
 
 USER_KEYS = {
-    "id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt", "role", "banned", "banReason",
-    "banExpires", "firstname", "lastname", "bio", "twoFactorEnabled",
+    "id",
+    "name",
+    "email",
+    "emailVerified",
+    "image",
+    "createdAt",
+    "updatedAt",
+    "role",
+    "banned",
+    "banReason",
+    "banExpires",
+    "firstname",
+    "lastname",
+    "bio",
+    "twoFactorEnabled",
 }
 
 
@@ -50,7 +63,9 @@ def test_duplicate_sign_up_is_422(make_app: Any) -> None:
     client = make_app().test_client()
     sign_up(client, "a@example.com")
     other = client.application.test_client()
-    response = other.post("/api/v1/auth/sign-up/email", json={"name": "x", "email": "A@example.com", "password": PASSWORD})
+    response = other.post(
+        "/api/v1/auth/sign-up/email", json={"name": "x", "email": "A@example.com", "password": PASSWORD}
+    )
     assert response.status_code == 422
     assert response.json["code"] == "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"
 
@@ -137,7 +152,9 @@ def test_wrong_password_and_unknown_email_answer_alike(client: Any) -> None:
     assert wrong.json == unknown.json == {"code": "INVALID_EMAIL_OR_PASSWORD", "message": "Invalid email or password"}
 
 
-def test_unknown_email_costs_one_password_verification(app: Flask, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_email_costs_one_password_verification(
+    app: Flask, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No enumeration by timing: both branches spend exactly one argon2 verification."""
     sign_up(client, "a@example.com")
     hasher = app.extensions["auth.hasher"]
@@ -175,7 +192,9 @@ def test_better_auth_scrypt_hash_is_accepted_and_rehashed(app: Flask, client: An
 def test_email_verification_required(make_app: Any) -> None:
     app = make_app(AUTH__REQUIRE_EMAIL_VERIFICATION="true")
     client = app.test_client()
-    response = client.post("/api/v1/auth/sign-up/email", json={"name": "a", "email": "a@example.com", "password": PASSWORD})
+    response = client.post(
+        "/api/v1/auth/sign-up/email", json={"name": "a", "email": "a@example.com", "password": PASSWORD}
+    )
     assert response.json["token"] is None and not response.headers.getlist("Set-Cookie")
     refused = sign_in(app.test_client(), "a@example.com")
     assert refused.status_code == 403 and refused.json["code"] == "EMAIL_NOT_VERIFIED"

@@ -32,12 +32,29 @@ def bootstrap_admin(app: Flask) -> bool:
     check_password_length(password, settings.auth.min_password_length, settings.auth.max_password_length)
     hasher: PasswordHasher = app.extensions["auth.hasher"]
     now = utcnow()
-    user = User(id=generate_id(), name=email.split("@")[0], email=email, email_verified=True, role="admin",
-                banned=False, created_at=now, updated_at=now)
+    user = User(
+        id=generate_id(),
+        name=email.split("@")[0],
+        email=email,
+        email_verified=True,
+        role="admin",
+        banned=False,
+        created_at=now,
+        updated_at=now,
+    )
     db.session.add(user)
     db.session.flush()
-    db.session.add(Account(id=generate_id(), account_id=user.id, provider_id="credential", user_id=user.id,
-                           password=hasher.hash(password), created_at=now, updated_at=now))
+    db.session.add(
+        Account(
+            id=generate_id(),
+            account_id=user.id,
+            provider_id="credential",
+            user_id=user.id,
+            password=hasher.hash(password),
+            created_at=now,
+            updated_at=now,
+        )
+    )
     try:
         db.session.commit()
     except IntegrityError:

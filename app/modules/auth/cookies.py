@@ -11,15 +11,24 @@ from __future__ import annotations
 from flask import Request, Response, current_app
 
 from app.modules.auth.crypto import cookie_decode, cookie_encode, sign_value, unsign_value
+from config import Settings
 
-SESSION_TOKEN = "session_token"
+SESSION_TOKEN = "session_token"  # noqa: S105 - a cookie name
 SESSION_DATA = "session_data"
 DONT_REMEMBER = "dont_remember"
-AUTH_TOKEN_HEADER = "set-auth-token"
+AUTH_TOKEN_HEADER = "set-auth-token"  # noqa: S105 - a header name
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    return current_app.config["SETTINGS"]
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _secret() -> str:
+    secret = _settings().auth.secret
+    if not secret:  # load_settings always provides one when auth is on
+        raise RuntimeError("AUTH__SECRET is not set")
+    return secret
 
 
 def secure_cookies() -> bool:
@@ -53,13 +62,15 @@ def expose_header(response: Response, header: str) -> None:
 
 
 def set_signed_cookie(response: Response, short: str, value: str, max_age: int | None) -> None:
-    signed = sign_value(value, _settings().auth.secret)
+    signed = sign_value(value, _secret())
     response.headers.add("Set-Cookie", f"{cookie_name(short)}={cookie_encode(signed)}; {_attributes(max_age)}")
 
 
 def delete_cookie(response: Response, short: str) -> None:
-    response.headers.add("Set-Cookie", f"{cookie_name(short)}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
-                         + ("; Secure" if secure_cookies() else ""))
+    response.headers.add(
+        "Set-Cookie",
+        f"{cookie_name(short)}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure_cookies() else ""),
+    )
 
 
 def set_session_cookie(response: Response, token: str, *, dont_remember: bool) -> None:
@@ -69,7 +80,7 @@ def set_session_cookie(response: Response, token: str, *, dont_remember: bool) -
     set_signed_cookie(response, SESSION_TOKEN, token, max_age)
     if dont_remember:
         set_signed_cookie(response, DONT_REMEMBER, "true", None)
-    response.headers[AUTH_TOKEN_HEADER] = sign_value(token, settings.auth.secret)
+    response.headers[AUTH_TOKEN_HEADER] = sign_value(token, _secret())
     expose_header(response, AUTH_TOKEN_HEADER)
 
 
@@ -82,7 +93,7 @@ def read_signed_cookie(request: Request, short: str) -> str | None:
     raw = request.cookies.get(cookie_name(short))
     if not raw:
         return None
-    return unsign_value(cookie_decode(raw), _settings().auth.secret)
+    return unsign_value(cookie_decode(raw), _secret())
 
 
 def token_from_request(request: Request) -> tuple[str | None, str | None]:
@@ -100,6 +111,6 @@ def token_from_request(request: Request) -> tuple[str | None, str | None]:
         return None, None
     value = cookie_decode(value.strip())
     if "." in value:
-        unsigned = unsign_value(value, _settings().auth.secret)
+        unsigned = unsign_value(value, _secret())
         return (unsigned, "bearer") if unsigned else (None, None)
     return value, "bearer"

@@ -15,7 +15,7 @@ from app.modules.auth.sessions import ResolvedSession, resolve_token
 log = logging.getLogger(__name__)
 
 
-class AuthUser(UserMixin):
+class AuthUser(UserMixin):  # type: ignore[misc]
     """The signed-in user as routes and templates see it (``g.user``, Flask-Login's ``current_user``).
 
     Built from the session's user object; attribute names are snake_case, ``json`` is the
@@ -28,7 +28,7 @@ class AuthUser(UserMixin):
         self.json = dict(json)
 
     @property
-    def id(self) -> str:  # type: ignore[override]
+    def id(self) -> str:
         value: str = self.json["id"]
         return value
 
@@ -108,7 +108,7 @@ def resolve_identity() -> ResolvedSession | None:
         if g.user is not None:
             for hook in extensions.get("auth.context_hooks", ()):
                 hook()
-    except Exception:  # noqa: BLE001 - the bridge never rejects: log and go on anonymous
+    except Exception:
         log.exception("session resolution failed; request continues anonymous")
         reset_identity()
         g.auth_resolved = True

@@ -63,8 +63,12 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     lastname: Mapped[str | None] = mapped_column(String(255))
     bio: Mapped[str | None] = mapped_column(Text)
 
-    sessions: Mapped[list[Session]] = relationship(back_populates="user", cascade="all, delete-orphan", passive_deletes=True)
-    accounts: Mapped[list[Account]] = relationship(back_populates="user", cascade="all, delete-orphan", passive_deletes=True)
+    sessions: Mapped[list[Session]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+    accounts: Mapped[list[Account]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def roles(self) -> frozenset[str]:

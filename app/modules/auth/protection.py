@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 
+from app.modules.auth.client_ip import rate_limit_key_ip
 from app.modules.auth.lockout import AccountLockout
 from app.modules.auth.origin import TrustedOrigins, check_redirect_url, check_request_origin
 from app.modules.auth.ratelimit import RateLimiter
-from app.modules.auth.client_ip import rate_limit_key_ip
 
 #: better-auth's formCsrfMiddleware paths: sign-in and sign-up are checked even without cookies.
 FORM_CSRF_PATHS = frozenset({"/api/v1/auth/sign-in/email", "/api/v1/auth/sign-up/email"})

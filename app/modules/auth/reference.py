@@ -38,8 +38,7 @@ _PAGE = """<!doctype html>
   <title>API reference</title>
 </head>
 <body>
-  <script id="api-reference" type="application/json">{spec}</script>
-  <script>document.getElementById("api-reference").dataset.configuration = JSON.stringify({{theme: "default"}});</script>
+  <script id="api-reference" type="application/json" data-configuration='{{"theme":"default"}}'>{spec}</script>
   <script src="{script}"></script>
 </body>
 </html>

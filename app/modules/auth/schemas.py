@@ -10,9 +10,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from app.core.api import ApiModel
 
 # zod's email pattern, which better-auth uses: same acceptances, same refusals.
-_EMAIL = re.compile(
-    r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
-)
+_EMAIL = re.compile(r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$")
 
 
 def _email(value: str) -> str:

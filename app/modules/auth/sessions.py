@@ -215,7 +215,7 @@ def needs_refresh(resolved: ResolvedSession, now: datetime | None = None) -> boo
     if resolved.dont_remember or settings.update_age <= 0:
         return False
     now_ts = (now or utcnow()).timestamp()
-    return resolved.expires_at - settings.expires_in + settings.update_age <= now_ts
+    return bool(resolved.expires_at - settings.expires_in + settings.update_age <= now_ts)
 
 
 def refresh(resolved: ResolvedSession) -> ResolvedSession:

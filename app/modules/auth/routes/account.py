@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from app.core.errors import ApiError
 from app.core.api import endpoint
+from app.core.errors import ApiError
 from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth import schemas as s
@@ -68,8 +68,13 @@ def update_user(body: s.UpdateUserBody) -> ResponseReturnValue:
     user.updated_at = utcnow()
     invalidate_user(user.id)
     db.session.commit()
-    audit_logger.log_async(actor_id=user.id, action="user.update", resource_type="user", resource_id=user.id,
-                           details={"fields": sorted(changes)})
+    audit_logger.log_async(
+        actor_id=user.id,
+        action="user.update",
+        resource_type="user",
+        resource_id=user.id,
+        details={"fields": sorted(changes)},
+    )
     return json_response({"status": True})
 
 
@@ -101,8 +106,9 @@ def change_password(body: s.ChangePasswordBody) -> ResponseReturnValue:
 
 
 @bp.post("/verify-password")
-@endpoint(summary="Check the user's password", tags=TAGS, body=s.VerifyPasswordBody,
-          response=s.StatusResponse, auth=True)
+@endpoint(
+    summary="Check the user's password", tags=TAGS, body=s.VerifyPasswordBody, response=s.StatusResponse, auth=True
+)
 def verify_password(body: s.VerifyPasswordBody) -> ResponseReturnValue:
     resolved = require_session()
     _check_password(resolved.user_id, body.password)
@@ -128,29 +134,36 @@ def delete_user(body: s.DeleteUserBody) -> ResponseReturnValue:
     revoke_user_sessions(user.id)
     db.session.delete(user)
     db.session.commit()
-    audit_logger.log_async(actor_id=resolved.user_id, action="user.delete", resource_type="user",
-                           resource_id=resolved.user_id)
+    audit_logger.log_async(
+        actor_id=resolved.user_id, action="user.delete", resource_type="user", resource_id=resolved.user_id
+    )
     return without_session(json_response({"success": True, "message": "User deleted"}))
 
 
 @bp.get("/list-accounts")
-@endpoint(summary="The user's linked accounts (credential, identity providers)", tags=TAGS,
-          response=list[s.AccountOut], auth=True)
+@endpoint(
+    summary="The user's linked accounts (credential, identity providers)",
+    tags=TAGS,
+    response=list[s.AccountOut],
+    auth=True,
+)
 def list_accounts() -> ResponseReturnValue:
     resolved = require_session()
     rows = db.session.scalars(select(Account).where(Account.user_id == resolved.user_id)).all()
-    return json_response([
-        {
-            "id": a.id,
-            "providerId": a.provider_id,
-            "accountId": a.account_id,
-            "userId": a.user_id,
-            "createdAt": iso(a.created_at),
-            "updatedAt": iso(a.updated_at),
-            "scopes": [x for x in (a.scope or "").replace(" ", ",").split(",") if x],
-        }
-        for a in rows
-    ])
+    return json_response(
+        [
+            {
+                "id": a.id,
+                "providerId": a.provider_id,
+                "accountId": a.account_id,
+                "userId": a.user_id,
+                "createdAt": iso(a.created_at),
+                "updatedAt": iso(a.updated_at),
+                "scopes": [x for x in (a.scope or "").replace(" ", ",").split(",") if x],
+            }
+            for a in rows
+        ]
+    )
 
 
 def user_by_email(email: str) -> User | None:

@@ -81,8 +81,17 @@ def sign_up(body: s.SignUpBody) -> ResponseReturnValue:
         updated_at=now,
     )
     db.session.add(user)
-    db.session.add(Account(id=generate_id(), account_id=user.id, provider_id="credential", user_id=user.id,
-                           password=password_hash, created_at=now, updated_at=now))
+    db.session.add(
+        Account(
+            id=generate_id(),
+            account_id=user.id,
+            provider_id="credential",
+            user_id=user.id,
+            password=password_hash,
+            created_at=now,
+            updated_at=now,
+        )
+    )
     token = None
     if not cfg.auth.require_email_verification:
         _end_presented_session()
@@ -91,7 +100,9 @@ def sign_up(body: s.SignUpBody) -> ResponseReturnValue:
         db.session.commit()
     except IntegrityError:  # a concurrent sign-up with the same email won the race
         db.session.rollback()
-        raise ApiError(422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.") from None
+        raise ApiError(
+            422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email."
+        ) from None
     audit_logger.log_async(actor_id=user.id, action="user.sign_up", resource_type="user", resource_id=user.id)
     if cfg.auth.require_email_verification:
         send_verification_mail(user, body.callback_url)
@@ -137,15 +148,17 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
     lockout = current_app.extensions.get("auth.lockout")
     if lockout is not None and lockout.is_locked(body.email):
         hasher().dummy_verify(body.password)  # a locked account answers like a wrong password, in time too
-        audit_logger.log_async(actor_id=None, action="auth.sign_in.locked", resource_type="user",
-                               details={"email": body.email})
+        audit_logger.log_async(
+            actor_id=None, action="auth.sign_in.locked", resource_type="user", details={"email": body.email}
+        )
         raise INVALID_CREDENTIALS
     user = _credential_user(body.email, body.password)
     if user is None:
         if lockout is not None:
             lockout.record_failure(body.email)
-        audit_logger.log_async(actor_id=None, action="auth.sign_in.failure", resource_type="user",
-                               details={"email": body.email})
+        audit_logger.log_async(
+            actor_id=None, action="auth.sign_in.failure", resource_type="user", details={"email": body.email}
+        )
         raise INVALID_CREDENTIALS
     if lockout is not None:
         lockout.reset(body.email)
@@ -158,7 +171,7 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
     # Plugins may take over here (two-factor challenge): a hook that returns a response ends the
     # sign-in with it, before any session exists.
     for hook in current_app.extensions.get("auth.sign_in_hooks", ()):
-        taken_over = hook(user, body)
+        taken_over: Response | None = hook(user, body)
         if taken_over is not None:
             db.session.commit()
             return taken_over
@@ -180,7 +193,8 @@ def sign_out(body: s.SignOutBody) -> ResponseReturnValue:
     if resolved is not None:
         revoke_by_hash([resolved.token_hash])
         db.session.commit()
-        audit_logger.log_async(actor_id=resolved.user_id, action="auth.sign_out", resource_type="session",
-                               resource_id=resolved.session_id)
+        audit_logger.log_async(
+            actor_id=resolved.user_id, action="auth.sign_out", resource_type="session", resource_id=resolved.session_id
+        )
     response: Response = json_response({"success": True})
     return without_session(response)

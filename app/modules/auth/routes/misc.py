@@ -18,7 +18,11 @@ _PAGE = """<!doctype html>
 
 
 @bp.get("/error")
-@endpoint(summary="Human-readable error page for failed auth redirects", tags=TAGS, query=s.ErrorQuery,
-          content_type="text/html")
+@endpoint(
+    summary="Human-readable error page for failed auth redirects",
+    tags=TAGS,
+    query=s.ErrorQuery,
+    content_type="text/html",
+)
 def error_page(query: s.ErrorQuery) -> ResponseReturnValue:
     return Response(_PAGE.format(code=escape(query.error or "UNKNOWN")), mimetype="text/html")

@@ -20,7 +20,14 @@ from app.modules.auth import schemas as s
 from app.modules.auth.crypto import hash_token
 from app.modules.auth.identity import resolve_identity
 from app.modules.auth.models import Session, utcnow
-from app.modules.auth.routes.common import TAGS, bp, json_response, require_session, with_session_cookie, without_session
+from app.modules.auth.routes.common import (
+    TAGS,
+    bp,
+    json_response,
+    require_session,
+    with_session_cookie,
+    without_session,
+)
 from app.modules.auth.serializers import session_json
 from app.modules.auth.sessions import is_fresh, needs_refresh, refresh, revoke_by_hash, revoke_user_sessions
 
@@ -83,9 +90,7 @@ def list_sessions() -> ResponseReturnValue:
         .where(Session.user_id == resolved.user_id, Session.expires_at > utcnow())
         .order_by(Session.created_at)
     ).all()
-    body = [
-        session_json(row, resolved.token if row.token == resolved.token_hash else row.id) for row in rows
-    ]
+    body = [session_json(row, resolved.token if row.token == resolved.token_hash else row.id) for row in rows]
     return json_response(body)
 
 
@@ -109,8 +114,9 @@ def revoke_session(body: s.RevokeSessionBody) -> ResponseReturnValue:
     if row is not None:
         revoke_by_hash([row.token])
         db.session.commit()
-        audit_logger.log_async(actor_id=resolved.user_id, action="session.revoke", resource_type="session",
-                               resource_id=row.id)
+        audit_logger.log_async(
+            actor_id=resolved.user_id, action="session.revoke", resource_type="session", resource_id=row.id
+        )
     response = json_response({"status": True})
     if row is not None and row.token == resolved.token_hash:
         without_session(response)
@@ -118,24 +124,26 @@ def revoke_session(body: s.RevokeSessionBody) -> ResponseReturnValue:
 
 
 @bp.post("/revoke-sessions")
-@endpoint(summary="Revoke every session of the user, this one included", tags=TAGS,
-          response=s.StatusResponse, auth=True)
+@endpoint(
+    summary="Revoke every session of the user, this one included", tags=TAGS, response=s.StatusResponse, auth=True
+)
 def revoke_sessions() -> ResponseReturnValue:
     resolved = require_session()
     revoke_user_sessions(resolved.user_id)
     db.session.commit()
-    audit_logger.log_async(actor_id=resolved.user_id, action="session.revoke_all", resource_type="user",
-                           resource_id=resolved.user_id)
+    audit_logger.log_async(
+        actor_id=resolved.user_id, action="session.revoke_all", resource_type="user", resource_id=resolved.user_id
+    )
     return without_session(json_response({"status": True}))
 
 
 @bp.post("/revoke-other-sessions")
-@endpoint(summary="Revoke every session of the user but this one", tags=TAGS,
-          response=s.StatusResponse, auth=True)
+@endpoint(summary="Revoke every session of the user but this one", tags=TAGS, response=s.StatusResponse, auth=True)
 def revoke_other_sessions() -> ResponseReturnValue:
     resolved = require_session()
     revoke_user_sessions(resolved.user_id, keep_hash=resolved.token_hash)
     db.session.commit()
-    audit_logger.log_async(actor_id=resolved.user_id, action="session.revoke_others", resource_type="user",
-                           resource_id=resolved.user_id)
+    audit_logger.log_async(
+        actor_id=resolved.user_id, action="session.revoke_others", resource_type="user", resource_id=resolved.user_id
+    )
     return json_response({"status": True})

@@ -25,7 +25,7 @@ from app.modules.auth import schemas as s
 from app.modules.auth.crypto import generate_id, hash_token
 from app.modules.auth.emails import password_reset_email, verification_email
 from app.modules.auth.identity import resolve_identity
-from app.modules.auth.mail import MailError, Mailer, Message, get_mailer
+from app.modules.auth.mail import Mailer, MailError, Message, get_mailer
 from app.modules.auth.models import Account, User, Verification, utcnow
 from app.modules.auth.passwords import check_password_length
 from app.modules.auth.routes.common import TAGS, bp, hasher, json_response, require_session, settings
@@ -81,8 +81,12 @@ def send_verification_mail(user: User, callback_url: str | None) -> None:
 
 
 @bp.post("/send-verification-email")
-@endpoint(summary="Send (again) the email verification link", tags=TAGS,
-          body=s.SendVerificationEmailBody, response=s.StatusResponse)
+@endpoint(
+    summary="Send (again) the email verification link",
+    tags=TAGS,
+    body=s.SendVerificationEmailBody,
+    response=s.StatusResponse,
+)
 def send_verification_email(body: s.SendVerificationEmailBody) -> ResponseReturnValue:
     _check_url(body.callback_url, "INVALID_CALLBACK_URL")
     resolved = resolve_identity()
@@ -102,8 +106,13 @@ def _verify_error(code: str, message: str, callback_url: str | None, status: int
 
 
 @bp.get("/verify-email")
-@endpoint(summary="Verify an email address (or confirm an email change) from the mailed link", tags=TAGS,
-          query=s.VerifyEmailQuery, response=s.VerifyEmailResponse, responses={302: "Redirect to callbackURL"})
+@endpoint(
+    summary="Verify an email address (or confirm an email change) from the mailed link",
+    tags=TAGS,
+    query=s.VerifyEmailQuery,
+    response=s.VerifyEmailResponse,
+    responses={302: "Redirect to callbackURL"},
+)
 def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
     _check_url(query.callback_url, "INVALID_CALLBACK_URL")
     try:
@@ -134,8 +143,13 @@ def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
 
 
 @bp.post("/change-email")
-@endpoint(summary="Change the user's email (a link is mailed to the new address)", tags=TAGS,
-          body=s.ChangeEmailBody, response=s.StatusResponse, auth=True)
+@endpoint(
+    summary="Change the user's email (a link is mailed to the new address)",
+    tags=TAGS,
+    body=s.ChangeEmailBody,
+    response=s.StatusResponse,
+    auth=True,
+)
 def change_email(body: s.ChangeEmailBody) -> ResponseReturnValue:
     resolved = require_session()
     _check_url(body.callback_url, "INVALID_CALLBACK_URL")
@@ -144,28 +158,43 @@ def change_email(body: s.ChangeEmailBody) -> ResponseReturnValue:
         raise ApiError(400, "EMAIL_IS_THE_SAME", "Email is the same")
     taken = db.session.scalar(select(User.id).where(User.email == body.new_email))
     if not taken:  # an existing target answers the same, so nothing is enumerated
-        token = email_token({
-            "email": current_email,
-            "updateTo": body.new_email,
-            "userId": resolved.user_id,
-            "requestType": "change-email-verification",
-        })
-        _send(verification_email(body.new_email, _auth_url("/verify-email", token=token, callbackURL=body.callback_url)))
+        token = email_token(
+            {
+                "email": current_email,
+                "updateTo": body.new_email,
+                "userId": resolved.user_id,
+                "requestType": "change-email-verification",
+            }
+        )
+        _send(
+            verification_email(body.new_email, _auth_url("/verify-email", token=token, callbackURL=body.callback_url))
+        )
     return json_response({"status": True})
 
 
 @bp.post("/request-password-reset")
-@endpoint(summary="Mail a password reset link (same answer for unknown emails)", tags=TAGS,
-          body=s.RequestPasswordResetBody, response=s.MessageStatusResponse)
+@endpoint(
+    summary="Mail a password reset link (same answer for unknown emails)",
+    tags=TAGS,
+    body=s.RequestPasswordResetBody,
+    response=s.MessageStatusResponse,
+)
 def request_password_reset(body: s.RequestPasswordResetBody) -> ResponseReturnValue:
     _check_url(body.redirect_to, "INVALID_REDIRECT_URL")
     user = db.session.scalar(select(User).where(User.email == body.email))
     if user is not None:
         token = generate_id(24)
         now = utcnow()
-        db.session.add(Verification(id=generate_id(), identifier=RESET_PREFIX + hash_token(token), value=user.id,
-                                    expires_at=now + timedelta(seconds=RESET_EXPIRES_IN), created_at=now,
-                                    updated_at=now))
+        db.session.add(
+            Verification(
+                id=generate_id(),
+                identifier=RESET_PREFIX + hash_token(token),
+                value=user.id,
+                expires_at=now + timedelta(seconds=RESET_EXPIRES_IN),
+                created_at=now,
+                updated_at=now,
+            )
+        )
         db.session.commit()
         url = _auth_url(f"/reset-password/{token}", callbackURL=body.redirect_to)
         _send(password_reset_email(user.email, url))
@@ -175,15 +204,22 @@ def request_password_reset(body: s.RequestPasswordResetBody) -> ResponseReturnVa
 
 
 def _live_reset(token: str) -> Verification | None:
-    row = db.session.scalar(select(Verification).where(Verification.identifier == RESET_PREFIX + hash_token(token)))
+    row: Verification | None = db.session.scalar(
+        select(Verification).where(Verification.identifier == RESET_PREFIX + hash_token(token))
+    )
     if row is None or row.expires_at <= utcnow():
         return None
     return row
 
 
 @bp.get("/reset-password/<token>")
-@endpoint(summary="Follow a reset link: redirects to callbackURL with the token (or an error)", tags=TAGS,
-          query=s.ResetPasswordTokenQuery, responses={302: "Redirect to callbackURL"}, response=None)
+@endpoint(
+    summary="Follow a reset link: redirects to callbackURL with the token (or an error)",
+    tags=TAGS,
+    query=s.ResetPasswordTokenQuery,
+    responses={302: "Redirect to callbackURL"},
+    response=None,
+)
 def reset_password_callback(token: str, query: s.ResetPasswordTokenQuery) -> ResponseReturnValue:
     _check_url(query.callback_url, "INVALID_CALLBACK_URL")
     target = urljoin(settings().base_url + "/", query.callback_url)
@@ -194,8 +230,12 @@ def reset_password_callback(token: str, query: s.ResetPasswordTokenQuery) -> Res
 
 
 @bp.post("/reset-password")
-@endpoint(summary="Set a new password with a reset token; every session of the user ends", tags=TAGS,
-          body=s.ResetPasswordBody, response=s.StatusResponse)
+@endpoint(
+    summary="Set a new password with a reset token; every session of the user ends",
+    tags=TAGS,
+    body=s.ResetPasswordBody,
+    response=s.StatusResponse,
+)
 def reset_password(body: s.ResetPasswordBody) -> ResponseReturnValue:
     from flask import request
 
@@ -210,8 +250,17 @@ def reset_password(body: s.ResetPasswordBody) -> ResponseReturnValue:
     account = db.session.scalar(select(Account).where(Account.user_id == user_id, Account.provider_id == "credential"))
     now = utcnow()
     if account is None:
-        db.session.add(Account(id=generate_id(), account_id=user_id, provider_id="credential", user_id=user_id,
-                               password=hasher().hash(body.new_password), created_at=now, updated_at=now))
+        db.session.add(
+            Account(
+                id=generate_id(),
+                account_id=user_id,
+                provider_id="credential",
+                user_id=user_id,
+                password=hasher().hash(body.new_password),
+                created_at=now,
+                updated_at=now,
+            )
+        )
     else:
         account.password = hasher().hash(body.new_password)
         account.updated_at = now
