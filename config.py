@@ -153,6 +153,21 @@ class MailSettings(_Section):
     smtp: SmtpSettings = SmtpSettings()
 
 
+class KeycloakSettings(_Section):
+    """Keycloak (any OpenID Connect provider) federation: ``KEYCLOAK__*``."""
+
+    enabled: bool = False
+    #: The issuer as the server reaches it, e.g. http://keycloak:8080/realms/acme.
+    issuer: AnyHttpUrl | None = None
+    #: The issuer as browsers reach it, when it differs (containers, split DNS).
+    public_url: AnyHttpUrl | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    map_roles: bool = False
+    map_groups: bool = False
+    scopes: str = "openid email profile"
+
+
 class AdminSettings(_Section):
     email: str | None = None
     password: str | None = None
@@ -184,6 +199,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     admin: AdminSettings = AdminSettings()
     mail: MailSettings = MailSettings()
+    keycloak: KeycloakSettings = KeycloakSettings()
     openapi: OpenApiSettings = OpenApiSettings()
 
     @field_validator("log_level", mode="before")
@@ -224,6 +240,14 @@ class Settings(BaseSettings):
     def _mail_file_needs_path(self) -> Settings:
         if self.mail.backend == "file" and not self.mail.file:
             raise ValueError("MAIL__FILE is required when MAIL__BACKEND=file; expected a file path")
+        return self
+
+    @model_validator(mode="after")
+    def _keycloak_complete(self) -> Settings:
+        if self.keycloak.enabled:
+            for name in ("issuer", "client_id", "client_secret"):
+                if not getattr(self.keycloak, name):
+                    raise ValueError(f"KEYCLOAK__{name.upper()} is required when KEYCLOAK__ENABLED=true")
         return self
 
     @model_validator(mode="after")
