@@ -69,7 +69,10 @@ class AuthModule(AppModule):
             executor.shutdown(wait=True)  # mails accepted before shutdown are still sent
 
     def readiness(self, app: Flask) -> tuple[bool, str]:
-        return True, "ok"
+        from app.modules.auth import oidc
+
+        ok, detail = oidc.readiness(app)  # the identity provider's discovery document, when enabled
+        return ok, "ok" if detail == "disabled" else f"keycloak: {detail}"
 
 
 module = AuthModule()

@@ -1,0 +1,1 @@
+"""Test support for OpenID Connect federation: a real provider (node ``oidc-provider``) and a browser."""
