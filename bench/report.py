@@ -1,0 +1,79 @@
+"""Targets, the JSON result and the Markdown table: the figures as ratios to the bare endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.hashcost import HashCost
+from bench.workload import Workload
+from bench.wrk import Measurement
+
+#: A worker's resident memory after the run must stay under this (MiB).
+MAX_WORKER_RSS_MB = 80.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    passed: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "passed": self.passed, "detail": self.detail}
+
+
+def ratio_verdict(profile: str, workload: Workload, measured: Measurement, bare_rps: float) -> Verdict | None:
+    minimum = workload.min_ratio.get(profile)
+    if minimum is None:
+        return None
+    ratio = measured.requests_per_second / bare_rps
+    return Verdict(f"{profile}/{workload.name} >= {minimum:.2f}x bare", ratio >= minimum,
+                   f"{measured.requests_per_second:.0f} / {bare_rps:.0f} req/s = {ratio:.2f}x")
+
+
+def hash_verdict(profile: str, workload: Workload, measured: Measurement, cost: HashCost) -> Verdict | None:
+    """Sign-in is hash-bound when it reaches ``hash_bound`` of the argon2-only ceiling."""
+    if workload.hash_bound is None:
+        return None
+    share = measured.requests_per_second / cost.ceiling_per_second
+    other_ms = cost.cpus * 1000 / measured.requests_per_second - cost.verify_ms if measured.requests_per_second else 0
+    return Verdict(
+        f"{profile}/{workload.name} >= {workload.hash_bound:.2f}x argon2 ceiling", share >= workload.hash_bound,
+        f"{measured.requests_per_second:.1f} / {cost.ceiling_per_second:.1f} verify/s = {share:.2f}x "
+        f"(one verify {cost.verify_ms:.1f} ms; ~{other_ms:.1f} CPU-ms per sign-in besides it)",
+    )
+
+
+def rss_verdict(profile: str, rss: dict[int, float]) -> Verdict:
+    worst = max(rss.values()) if rss else float("nan")
+    return Verdict(f"{profile}/worker RSS < {MAX_WORKER_RSS_MB:.0f} MB", bool(rss) and worst < MAX_WORKER_RSS_MB,
+                   ", ".join(f"pid {pid}: {mb:.1f} MB" for pid, mb in sorted(rss.items())))
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The run as Markdown: one table of workloads, then the targets."""
+    lines = [
+        f"## Benchmark {result['started']}",
+        "",
+        f"{result['host']['cpus']} CPUs, {result['server']['workers']} gunicorn workers x "
+        f"{result['server']['threads']} threads, wrk -c {result['load']['connections']} "
+        f"-d {result['load']['duration']}s; argon2id t={result['argon2']['time_cost']} "
+        f"m={result['argon2']['memory_kib']} KiB p={result['argon2']['parallelism']}: one verify "
+        f"{result['argon2']['verify_ms']:.1f} ms, ceiling {result['argon2']['ceiling_per_second']:.1f}/s",
+        "",
+        "| profile | workload | req/s | p50 ms | p99 ms | x bare | errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for profile, run in result["profiles"].items():
+        for name, row in run["workloads"].items():
+            lines.append(
+                f"| {profile} | {name} | {row['requests_per_second']:.1f} | {row['p50_ms']:.2f} | "
+                f"{row['p99_ms']:.2f} | {row['ratio_to_bare']:.2f} | {row['errors']} |"
+            )
+    lines += ["", "| profile | worker RSS after the run (MB) |", "|---|---|"]
+    for profile, run in result["profiles"].items():
+        lines.append(f"| {profile} | {', '.join(f'{mb:.1f}' for mb in run['worker_rss_mb'].values())} |")
+    lines += ["", "Targets:", ""]
+    lines += [f"- {'PASS' if v['passed'] else 'FAIL'} {v['target']}: {v['detail']}" for v in result["targets"]]
+    return "\n".join(lines) + "\n"
