@@ -29,3 +29,5 @@ def me() -> ResponseReturnValue:
     user = g.get("user")
     session = g.get("session")
     return {"user": user.json if user is not None else None, "session": session}
+
+from app.api import projects  # noqa: E402,F401  - the example tenant resource

@@ -153,3 +153,13 @@ def test_bridge_registered_once(app: Flask) -> None:
     assert sum(f is bridge for f in app.before_request_funcs[None]) == 1
     with pytest.raises(RuntimeError):
         init_bridge(app)
+
+
+def test_no_leak_when_requests_share_an_app_context(probe_app: Flask) -> None:
+    """Scripts and tests may push one app context around several requests: g must still reset."""
+    token = sign_up(probe_app.test_client(), "a@example.com")["token"]
+    with probe_app.app_context():
+        client = probe_app.test_client()
+        assert client.get("/probe/authed", headers=bearer(token)).status_code == 200
+        assert client.get("/probe/authed").status_code == 401
+        assert client.get("/api/v1/me").status_code == 401

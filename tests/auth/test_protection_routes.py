@@ -116,3 +116,13 @@ def test_sign_in_from_an_untrusted_origin_is_refused(make_app: Any) -> None:
         headers={"Origin": "https://evil.example.net"},
     )
     assert evil.status_code == 403 and evil.json["code"] == "INVALID_ORIGIN"
+
+
+def test_counters_down_do_not_break_sign_in(make_app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Rate limits and lockout fail open, loudly: no 500 when their Redis is unreachable."""
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", AUTH__RATE_LIMIT__ENABLED="true")
+    client = app.test_client()
+    sign_up(client, "a@example.com")
+    assert sign_in(app.test_client(), "a@example.com", "wrong password").status_code == 401
+    assert sign_in(app.test_client(), "a@example.com").status_code == 200
+    assert "storage unavailable" in caplog.text

@@ -33,10 +33,11 @@ def is_skipped(path: str) -> bool:
 
 
 def bridge() -> None:
-    if is_skipped(request.path):
-        reset_identity()
-        return
-    resolve_identity()
+    # Start from nothing, even when a caller shares one app context across requests (tests,
+    # scripts): what a previous request resolved must never answer for this one.
+    reset_identity()
+    if not is_skipped(request.path):
+        resolve_identity()
 
 
 def init_bridge(app: Flask) -> None:

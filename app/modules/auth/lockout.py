@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 
 from flask import Flask
 from limits.storage import Storage
@@ -28,6 +29,8 @@ from limits.storage import Storage
 from app.modules.auth.counters import counter_storage
 
 __all__ = ["AccountLockout", "identifier_digest"]
+
+log = logging.getLogger(__name__)
 
 _EXTENSION = "auth.lockout"
 
@@ -84,7 +87,11 @@ class AccountLockout:
         """True while the account is locked; check it before verifying the password."""
         if not self.enabled:
             return False
-        return self.storage.get(self._keys(identifier)[1]) > 0
+        try:
+            return self.storage.get(self._keys(identifier)[1]) > 0
+        except Exception as error:  # noqa: BLE001 - counters down: sign-in still works, loudly
+            log.error("lockout storage unavailable, lock not checked: %s", error)
+            return False
 
     def record_failure(self, identifier: str) -> None:
         """Count one failed sign-in; lock the account when this one reaches ``max_failures``.
@@ -94,14 +101,20 @@ class AccountLockout:
         if not self.enabled:
             return
         failures_key, locked_key = self._keys(identifier)
-        if self.storage.get(locked_key) > 0:
-            return
-        if self.storage.incr(failures_key, self.window) >= self.max_failures:
-            self.storage.incr(locked_key, self.duration)
-            self.storage.clear(failures_key)
+        try:
+            if self.storage.get(locked_key) > 0:
+                return
+            if self.storage.incr(failures_key, self.window) >= self.max_failures:
+                self.storage.incr(locked_key, self.duration)
+                self.storage.clear(failures_key)
+        except Exception as error:  # noqa: BLE001
+            log.error("lockout storage unavailable, failure not counted: %s", error)
 
     def reset(self, identifier: str) -> None:
         """Forget the failures and any lock (after a successful sign-in or a password reset)."""
         failures_key, locked_key = self._keys(identifier)
-        self.storage.clear(failures_key)
-        self.storage.clear(locked_key)
+        try:
+            self.storage.clear(failures_key)
+            self.storage.clear(locked_key)
+        except Exception as error:  # noqa: BLE001
+            log.error("lockout storage unavailable, counters not reset: %s", error)

@@ -17,6 +17,7 @@ Credential Stuffing Prevention Cheat Sheet (throttling by source address); the 4
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -48,6 +49,8 @@ _SLOW_EXACT = frozenset(
 )
 _SLOW_PREFIXES = ("/forget-password",)
 _TWO_FACTOR_PREFIX = "/two-factor/"
+log = logging.getLogger(__name__)
+
 _EXTENSION = "auth.rate_limiter"
 
 
@@ -136,9 +139,13 @@ class RateLimiter:
             return
         rule = self.rule_for(path)
         item = RateLimitItemPerSecond(rule.max, rule.window, namespace="rl")
-        if self._limiter.hit(item, key):
+        try:
+            if self._limiter.hit(item, key):
+                return
+            reset_at = self._limiter.get_window_stats(item, key).reset_time
+        except Exception as error:  # noqa: BLE001 - counters down: serve, loudly, rather than fail every request
+            log.error("rate limiter storage unavailable, request not counted: %s", error)
             return
-        reset_at = self._limiter.get_window_stats(item, key).reset_time
         retry_after = min(rule.window, max(1, math.ceil(reset_at - time.time())))
         raise ApiError(429, "TOO_MANY_REQUESTS", MESSAGE, headers={"X-Retry-After": str(retry_after)})
 

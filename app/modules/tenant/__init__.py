@@ -1,12 +1,53 @@
-"""The tenant module: the organization as tenant, resolved per request."""
+"""The tenant module: the organization as tenant, resolved per request into ``g.tenant``.
+
+``init_app`` reads ``MODULES__TENANT__*``, resolves each request's tenant after the auth bridge
+(:mod:`.resolver`), and switches on the ORM tenant filter of :class:`TenantScoped` models
+(:mod:`.scoping`) and, on PostgreSQL when asked, the row-level-security setting (:mod:`.rls`).
+Importable whatever the toggle: ``TenantScoped`` filters nothing and ``require_tenant`` passes when
+the module is off.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from flask import Flask
+
 from app.modules import AppModule
+from app.modules.tenant.guards import current_tenant, require_tenant
+from app.modules.tenant.scoping import TenantScoped, TenantScopeError, tenant_unscoped
+from app.modules.tenant.settings import TenantSettings, load_tenant_settings
+
+__all__ = [
+    "TenantModule",
+    "TenantScopeError",
+    "TenantScoped",
+    "TenantState",
+    "current_tenant",
+    "module",
+    "require_tenant",
+    "tenant_unscoped",
+]
+
+
+@dataclass(frozen=True)
+class TenantState:
+    """Kept in ``app.extensions["tenant"]``; its presence is what switches the filter on."""
+
+    settings: TenantSettings
 
 
 class TenantModule(AppModule):
     name = "tenant"
+
+    def init_app(self, app: Flask) -> None:
+        from app.modules.tenant import rls  # noqa: F401 - registers the per-transaction hook
+        from app.modules.tenant.resolver import tenant_before_request
+
+        if "auth" not in app.extensions and "auth.bridge" not in app.extensions:
+            raise RuntimeError("the tenant module needs the auth module (the tenant is an organization)")
+        app.extensions["tenant"] = TenantState(load_tenant_settings(app))
+        app.before_request(tenant_before_request)
 
 
 module = TenantModule()

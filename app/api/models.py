@@ -1,0 +1,26 @@
+"""The example resource's table: projects, one set per tenant (organization)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+# The organization table is the tenant column's foreign-key target: it must be in the metadata
+# even in an application that runs without the auth module.
+import app.modules.auth.organization.models  # noqa: F401
+from app.extensions import db
+from app.modules.auth.models import UTCDateTime, utcnow
+from app.modules.tenant import TenantScoped
+
+
+class Project(TenantScoped, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "project"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column("createdBy", String(36))
+    created_at: Mapped[datetime] = mapped_column("createdAt", UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column("updatedAt", UTCDateTime, default=utcnow, onupdate=utcnow)

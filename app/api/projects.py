@@ -1,0 +1,170 @@
+"""The example tenant resource, ``/api/v1/projects``: how a product route is written.
+
+Guards in order: ``require_auth`` (401), ``require_tenant`` (400 without a tenant), then
+``require_permission`` on the ``project`` statements of :mod:`app.access_control` (403). The
+queries carry no tenant filter of their own: :class:`~app.modules.tenant.TenantScoped` adds it, so
+another tenant's project is simply not found (404), by id, by list or by bulk delete.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from flask import g
+from flask.typing import ResponseReturnValue
+from pydantic import Field
+from sqlalchemy import delete, select
+
+from app.api import bp
+from app.api.models import Project
+from app.core.api import ApiModel, endpoint
+from app.core.errors import ApiError
+from app.extensions import db
+from app.modules import audit_logger, require_auth, require_permission
+from app.modules.auth.crypto import generate_id
+from app.modules.auth.serializers import iso
+from app.modules.tenant import require_tenant
+
+TAGS = ["Projects"]
+Name = Annotated[str, Field(min_length=1, max_length=255)]
+Description = Annotated[str | None, Field(max_length=10_000)]
+
+
+class ProjectIn(ApiModel):
+    name: Name
+    description: Description = None
+
+
+class ProjectPatch(ApiModel):
+    name: Name | None = None
+    description: Description = None
+
+
+class BulkDeleteIn(ApiModel):
+    ids: Annotated[list[Annotated[str, Field(max_length=36)]], Field(min_length=1, max_length=500)]
+
+
+class ProjectOut(ApiModel):
+    id: str
+    organization_id: str | None = Field(alias="organizationId")
+    name: str
+    description: str | None
+    created_by: str | None = Field(alias="createdBy")
+    created_at: str = Field(alias="createdAt")
+    updated_at: str = Field(alias="updatedAt")
+
+
+class ProjectList(ApiModel):
+    projects: list[ProjectOut]
+
+
+class Deleted(ApiModel):
+    deleted: int
+
+
+def _json(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "organizationId": project.organization_id,
+        "name": project.name,
+        "description": project.description,
+        "createdBy": project.created_by,
+        "createdAt": iso(project.created_at),
+        "updatedAt": iso(project.updated_at),
+    }
+
+
+def _get(project_id: str) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise ApiError(404, "PROJECT_NOT_FOUND", "Project not found")
+    return project
+
+
+def _log(action: str, project_id: str, details: dict[str, Any] | None = None) -> None:
+    tenant = g.get("tenant")
+    audit_logger.log_async(actor_id=g.user.id if g.get("user") else None, action=action, resource_type="project",
+                           resource_id=project_id, details=details,
+                           organization_id=tenant.id if tenant is not None else None)
+
+
+@bp.get("/projects")
+@endpoint(summary="The tenant's projects", tags=TAGS, response=ProjectList, auth=True,
+          responses={400: "No tenant", 403: "Role lacks project:read"})
+@require_auth
+@require_tenant
+@require_permission({"project": ["read"]})
+def list_projects() -> ResponseReturnValue:
+    rows = db.session.scalars(select(Project).order_by(Project.created_at, Project.id)).all()
+    return {"projects": [_json(p) for p in rows]}
+
+
+@bp.post("/projects")
+@endpoint(summary="Create a project in the tenant", tags=TAGS, body=ProjectIn, response=ProjectOut, auth=True,
+          responses={400: "No tenant", 403: "Role lacks project:create"})
+@require_auth
+@require_tenant
+@require_permission({"project": ["create"]})
+def create_project(body: ProjectIn) -> ResponseReturnValue:
+    project = Project(id=generate_id(32), name=body.name, description=body.description, created_by=g.user.id)
+    db.session.add(project)
+    db.session.commit()
+    _log("project.create", project.id, {"name": project.name})
+    return _json(project), 201
+
+
+@bp.get("/projects/<project_id>")
+@endpoint(summary="One of the tenant's projects", tags=TAGS, response=ProjectOut, auth=True,
+          responses={404: "No such project in this tenant"})
+@require_auth
+@require_tenant
+@require_permission({"project": ["read"]})
+def get_project(project_id: str) -> ResponseReturnValue:
+    return _json(_get(project_id))
+
+
+@bp.patch("/projects/<project_id>")
+@endpoint(summary="Update one of the tenant's projects", tags=TAGS, body=ProjectPatch, response=ProjectOut,
+          auth=True, responses={403: "Role lacks project:update", 404: "No such project in this tenant"})
+@require_auth
+@require_tenant
+@require_permission({"project": ["update"]})
+def update_project(project_id: str, body: ProjectPatch) -> ResponseReturnValue:
+    project = _get(project_id)
+    if "name" in body.model_fields_set and body.name is not None:
+        project.name = body.name
+    if "description" in body.model_fields_set:
+        project.description = body.description
+    db.session.commit()
+    _log("project.update", project.id, {"fields": sorted(body.model_fields_set)})
+    return _json(project)
+
+
+@bp.delete("/projects/<project_id>")
+@endpoint(summary="Delete one of the tenant's projects", tags=TAGS, response=Deleted, auth=True,
+          responses={403: "Role lacks project:delete", 404: "No such project in this tenant"})
+@require_auth
+@require_tenant
+@require_permission({"project": ["delete"]})
+def delete_project(project_id: str) -> ResponseReturnValue:
+    project = _get(project_id)
+    db.session.delete(project)
+    db.session.commit()
+    _log("project.delete", project_id)
+    return {"deleted": 1}
+
+
+@bp.post("/projects/bulk-delete")
+@endpoint(summary="Delete several of the tenant's projects by id (others' ids are ignored)", tags=TAGS,
+          body=BulkDeleteIn, response=Deleted, auth=True, responses={403: "Role lacks project:delete"})
+@require_auth
+@require_tenant
+@require_permission({"project": ["delete"]})
+def bulk_delete_projects(body: BulkDeleteIn) -> ResponseReturnValue:
+    result = db.session.execute(
+        delete(Project).where(Project.id.in_(body.ids)).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    _log("project.bulk_delete", ",".join(body.ids)[:255], {"deleted": count})
+    return {"deleted": count}

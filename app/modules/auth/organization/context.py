@@ -1,0 +1,41 @@
+"""The organization context of a request, and the member permission check the guards ask.
+
+The context hook (DESIGN.md, "the request, step by step", 3) fills ``g.organization_id`` with the
+user's oldest membership only when nothing chose one: never over the session's active organization
+or an organization-scoped credential. ``@require_permission`` then asks the member's role in the
+current organization (the tenant when the tenant module resolved one), one indexed lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from flask import g
+
+from app.modules.auth.organization.service import member_has_permission, oldest_membership
+
+
+def current_organization_id() -> str | None:
+    """The tenant when the tenant module resolved one, else the bridge's organization context."""
+    tenant = g.get("tenant")
+    if tenant is not None:
+        tenant_id: str = tenant.id
+        return tenant_id
+    organization_id: str | None = g.get("organization_id")
+    return organization_id
+
+
+def default_organization_context() -> None:
+    """``auth.context_hooks`` entry: the oldest membership when the session has no active organization."""
+    if g.get("organization_id") is not None or g.get("user") is None:
+        return
+    g.organization_id = oldest_membership(g.user.id)
+
+
+def member_permission_check(permissions: Mapping[str, Sequence[str]]) -> bool:
+    """``auth.member_permission_check``: multi-role members pass when any one role allows."""
+    user = g.get("user")
+    organization_id = current_organization_id()
+    if user is None or not organization_id:
+        return False
+    return member_has_permission(user.id, organization_id, permissions)
