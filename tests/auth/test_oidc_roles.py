@@ -12,7 +12,7 @@ from tests.auth.helpers import PASSWORD
 from tests.auth.test_oidc_flow import account, keycloak_account, user_row
 from tests.oidc.browser import error_of, location
 from tests.oidc.provider import oidc_provider  # noqa: F401 - fixture
-from tests.oidc.server import OidcServer, OidcServerFactory, ensure_organization_tables, make_oidc_server  # noqa: F401
+from tests.oidc.server import OidcServer, OidcServerFactory, make_oidc_server  # noqa: F401
 
 pytestmark = pytest.mark.node
 
@@ -99,7 +99,6 @@ def test_role_change_invalidates_sessions_cached_in_redis(
 def _org(app: Flask, slug: str) -> str:
     from app.modules.auth.organization.models import Organization
 
-    ensure_organization_tables(app)
     with app.app_context():
         org = Organization(id=f"org-{slug}", name=slug.title(), slug=slug, created_at=utcnow())
         db.session.add(org)

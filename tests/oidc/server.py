@@ -62,13 +62,3 @@ def make_oidc_server(make_app: Callable[..., Flask], oidc_provider: OidcProvider
             return OidcServer(url=url, app=app, provider=oidc_provider, client_id=client_id)
 
         yield factory
-
-
-def ensure_organization_tables(app: Flask) -> None:
-    """The organization tables, when their migration has not landed yet (another engineer's work)."""
-    from app.extensions import db
-    from app.modules.auth.organization.models import Member, Organization
-
-    with app.app_context():
-        Organization.__table__.create(db.engine, checkfirst=True)
-        Member.__table__.create(db.engine, checkfirst=True)
