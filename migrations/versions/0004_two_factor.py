@@ -14,8 +14,22 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table('two_factor',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('secret', sa.Text(), nullable=False),
+    sa.Column('backupCodes', sa.Text(), nullable=False),
+    sa.Column('userId', sa.String(length=36), nullable=False),
+    sa.Column('verified', sa.Boolean(), nullable=False),
+    sa.Column('lastUsedStep', sa.BigInteger(), nullable=True),
+    sa.ForeignKeyConstraint(['userId'], ['user.id'], name=op.f('fk_two_factor_userId_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_two_factor'))
+    )
+    with op.batch_alter_table('two_factor', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_two_factor_userId'), ['userId'], unique=True)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('two_factor', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_two_factor_userId'))
+
+    op.drop_table('two_factor')

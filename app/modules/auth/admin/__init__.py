@@ -1,4 +1,8 @@
-"""better-auth's admin plugin: user management, bans, impersonation, roles."""
+"""better-auth's admin plugin: user management, bans, impersonation, roles; ``flask users``.
+
+Routes under ``/api/v1/auth/admin/*``; statements and roles in :mod:`.access`
+(``app.extensions["auth.admin.ac"]``); settings ``AUTH__ADMIN__*`` (:class:`~.options.AdminOptions`).
+"""
 
 from __future__ import annotations
 
@@ -6,4 +10,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the plugin's routes and hooks on the auth module."""
+    """Register the plugin's routes, its access control and the ``flask users`` commands."""
+    from app.modules.auth.admin import routes_sessions, routes_users  # noqa: F401 - routes join the blueprint
+    from app.modules.auth.admin.access import init_access
+    from app.modules.auth.admin.cli import users_cli
+    from app.modules.auth.admin.options import AdminOptions
+
+    AdminOptions.for_app(app)  # a wrong AUTH__ADMIN__* setting fails at start, not mid-request
+    init_access(app)
+    app.cli.add_command(users_cli)

@@ -1,0 +1,39 @@
+"""Settings of the two-factor plugin, from ``AUTH__TWO_FACTOR__*`` (env or ``create_app`` overrides)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "AUTH__TWO_FACTOR__"
+_EXTENSION = "auth.two_factor.options"
+
+
+class TwoFactorOptions(BaseSettings):
+    """better-auth's twoFactor options we support, with its defaults (reference §6)."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True, case_sensitive=False)
+
+    #: Issuer shown in authenticator apps; None: ``AUTH__APP_NAME``.
+    issuer: str | None = None
+    digits: int = Field(default=6, ge=6, le=8)
+    period: int = Field(default=30, ge=15, le=120)
+    backup_code_amount: int = Field(default=10, ge=1, le=50)
+    backup_code_length: int = Field(default=10, ge=8, le=32)
+    #: How long a sign-in challenge (the ``two_factor`` cookie) lives, seconds.
+    challenge_max_age: int = Field(default=600, ge=60, le=3600)
+    #: Codes tried per challenge before a new sign-in is needed.
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    trust_device_max_age: int = Field(default=2_592_000, ge=60, le=34_560_000)
+
+    @classmethod
+    def for_app(cls, app: Flask) -> TwoFactorOptions:
+        """Built once per app: environment, then the app's ``create_app`` overrides on top."""
+        found = app.extensions.get(_EXTENSION)
+        if not isinstance(found, TwoFactorOptions):
+            overrides = app.config.get("SETTINGS_OVERRIDES") or {}
+            values = {k[len(PREFIX):].lower(): v for k, v in overrides.items() if k.upper().startswith(PREFIX)}
+            found = cls(**values)
+            app.extensions[_EXTENSION] = found
+        return found
