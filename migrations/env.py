@@ -36,16 +36,9 @@ config.set_main_option('sqlalchemy.url', get_engine_url())
 
 # Every module's models, enabled or not, so autogenerate never proposes to drop a disabled module's
 # tables.
-import importlib
+from app.modules import import_all_models
 
-from config import MODULE_ORDER
-
-for _name in MODULE_ORDER:
-    try:
-        importlib.import_module(f"app.modules.{_name}.models")
-    except ModuleNotFoundError as _error:
-        if _error.name != f"app.modules.{_name}.models":
-            raise
+import_all_models()
 target_db = current_app.extensions['migrate'].db
 
 # other values from the config, defined by the needs of env.py,
@@ -114,6 +107,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations rebuild tables; with foreign keys on, dropping the old table would
+            # cascade into its children. Off for the migration (a no-op inside a transaction, so now).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the autobegun transaction: Alembic must own the next one
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

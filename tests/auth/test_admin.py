@@ -292,7 +292,8 @@ def test_stop_impersonating_needs_the_kept_admin_session(admin: FlaskClient, adm
     thief = admin_app.test_client()  # holds the impersonation token but not the admin_session cookie
     response = thief.post("/api/v1/auth/admin/stop-impersonating", json={},
                           headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 500 and response.json["message"] == "Failed to find admin session"
+    assert response.status_code == 400
+    assert response.json == {"code": "FAILED_TO_FIND_ADMIN_SESSION", "message": "Failed to find admin session"}
 
 
 def test_remove_user(admin: FlaskClient, admin_app: Flask) -> None:

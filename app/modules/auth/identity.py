@@ -69,6 +69,7 @@ def reset_identity() -> None:
     g.permissions = frozenset()
     g.api_key = None
     g.organization_id = None
+    g.tenant = None
     g.auth_error = None
     g.auth_resolved = False
 

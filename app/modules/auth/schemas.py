@@ -13,7 +13,8 @@ from app.core.api import ApiModel
 _EMAIL = re.compile(r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$")
 
 
-def _email(value: str) -> str:
+def normalize_email(value: str) -> str:
+    """Lower-cased and trimmed, or ValueError when it is not an address zod would accept."""
     value = value.strip().lower()
     if len(value) > 320 or not _EMAIL.match(value):
         raise ValueError("Invalid email address")
@@ -26,7 +27,7 @@ def _not_null(value: Any) -> Any:
     return value
 
 
-Email = Annotated[str, AfterValidator(_email)]
+Email = Annotated[str, AfterValidator(normalize_email)]
 Name = Annotated[str, Field(max_length=255)]
 #: Bounded generously here; the password policy (8-128) answers its own error codes.
 Password = Annotated[str, Field(max_length=4096)]

@@ -48,6 +48,8 @@ class ResolvedSession:
     user: dict[str, Any]  # user_json
     expires_at: float  # epoch seconds
     dont_remember: bool
+    #: What plugins' session enrichers added (e.g. the default organization), cached with the entry.
+    ext: dict[str, Any]
 
     @property
     def user_id(self) -> str:
@@ -74,11 +76,17 @@ def _settings() -> Any:
 def _entry(session: Session, user: User) -> dict[str, Any]:
     body = session_json(session, "")
     body.pop("token")
+    ext: dict[str, Any] = {}
+    # Plugins add what every request would otherwise look up again (the organization plugin: the
+    # default organization). Whatever changes it must invalidate the user's sessions.
+    for enricher in current_app.extensions.get("auth.session_enrichers", ()):
+        ext.update(enricher(session, user))
     return {
         "session": body,
         "user": user_json(user),
         "exp": session.expires_at.timestamp(),
         "dr": bool(session.dont_remember),
+        "ext": ext,
     }
 
 
@@ -90,6 +98,7 @@ def _from_entry(token: str, token_hash: str, entry: dict[str, Any]) -> ResolvedS
         user=entry["user"],
         expires_at=entry["exp"],
         dont_remember=entry["dr"],
+        ext=entry.get("ext", {}),
     )
 
 
@@ -237,6 +246,7 @@ def refresh(resolved: ResolvedSession) -> ResolvedSession:
         user=resolved.user,
         expires_at=expires.timestamp(),
         dont_remember=resolved.dont_remember,
+        ext=resolved.ext,
     )
 
 

@@ -40,7 +40,8 @@ from app.modules.auth.sessions import create_session, resolve_token, revoke_by_h
 ADMIN_SESSION = "admin_session"
 REVOKE = forbidden("YOU_ARE_NOT_ALLOWED_TO_REVOKE_USERS_SESSIONS", "You are not allowed to revoke users sessions")
 IMPERSONATE = forbidden("YOU_ARE_NOT_ALLOWED_TO_IMPERSONATE_USERS", "You are not allowed to impersonate users")
-NO_ADMIN_SESSION = ApiError(500, "INTERNAL_SERVER_ERROR", "Failed to find admin session")
+# better-auth answers 500 here; nothing failed on our side, the caller is not impersonating: 400.
+NO_ADMIN_SESSION = ApiError(400, "FAILED_TO_FIND_ADMIN_SESSION", "Failed to find admin session")
 
 
 @bp.post("/admin/list-user-sessions", endpoint="admin_list_user_sessions")

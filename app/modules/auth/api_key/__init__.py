@@ -1,9 +1,38 @@
-"""better-auth's apiKey plugin (@better-auth/api-key): keys that authenticate requests."""
+"""better-auth's apiKey plugin (@better-auth/api-key 1.7.5): keys that authenticate requests.
+
+Public API: ``verify_api_key(key, permissions=None)``, ``create_api_key``, ``update_api_key``,
+``delete_expired_api_keys`` (``service``); settings ``AUTH__API_KEY__*`` (``settings``).
+"""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from app.modules.auth.api_key.service import (
+    KeyFields,
+    create_api_key,
+    delete_expired_api_keys,
+    update_api_key,
+    verify_api_key,
+)
+
+__all__ = ["KeyFields", "create_api_key", "delete_expired_api_keys", "init_app", "update_api_key", "verify_api_key"]
+
 
 def init_app(app: Flask) -> None:
-    """Register the plugin's routes and hooks on the auth module."""
+    """Register the routes, the ``x-api-key`` resolver, the key permission check and ``flask keys``."""
+    from app.modules.auth.api_key import (
+        models,  # noqa: F401 - the table belongs to the metadata
+        routes,  # noqa: F401 - routes register on the auth blueprint
+    )
+    from app.modules.auth.api_key.cli import keys_cli
+    from app.modules.auth.api_key.policy import CredentialErrorPolicy
+    from app.modules.auth.api_key.resolver import key_permission_check, organization_context_hook, resolve_api_key
+    from app.modules.auth.api_key.settings import load_settings
+
+    load_settings(app)
+    app.extensions["auth.credential_resolvers"].append(resolve_api_key)
+    app.extensions["auth.context_hooks"].append(organization_context_hook)
+    app.extensions["auth.key_permission_check"] = key_permission_check
+    app.extensions["access_policy"] = CredentialErrorPolicy(app.extensions["access_policy"])
+    app.cli.add_command(keys_cli)

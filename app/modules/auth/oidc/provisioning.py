@@ -102,14 +102,15 @@ def sync_memberships(user_id: str, claims: dict[str, Any]) -> list[dict[str, str
             row.role = role
             changes.append({"organizationId": org_id, "role": role, "change": "updated"})
     if changes:
-        _forget_request_memo()
+        _memberships_changed(user_id)
     return changes
 
 
-def _forget_request_memo() -> None:
-    """The organization plugin remembers roles for the request; a write must clear that."""
+def _memberships_changed(user_id: str) -> None:
+    """The organization plugin caches the default organization with the sessions and remembers
+    roles for the request: a membership write must refresh both."""
     try:
-        from app.modules.auth.organization.service import forget_memberships
+        from app.modules.auth.organization.service import memberships_changed
     except ImportError:
         return
-    forget_memberships()
+    memberships_changed(user_id)

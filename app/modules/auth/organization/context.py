@@ -9,6 +9,7 @@ current organization (the tenant when the tenant module resolved one), one index
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from flask import g
 
@@ -25,9 +26,21 @@ def current_organization_id() -> str | None:
     return organization_id
 
 
+def default_organization_enricher(session: Any, user: Any) -> dict[str, Any]:
+    """``auth.session_enrichers`` entry: the default organization, cached with the session so the
+    bridge answers it without a query (kept true by ``service.memberships_changed``)."""
+    if session.active_organization_id is not None:
+        return {}
+    return {"defaultOrganizationId": oldest_membership(user.id)}
+
+
 def default_organization_context() -> None:
     """``auth.context_hooks`` entry: the oldest membership when the session has no active organization."""
     if g.get("organization_id") is not None or g.get("user") is None:
+        return
+    resolved = g.get("auth_session")
+    if resolved is not None and "defaultOrganizationId" in resolved.ext:
+        g.organization_id = resolved.ext["defaultOrganizationId"]
         return
     g.organization_id = oldest_membership(g.user.id)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from flask import current_app
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +22,6 @@ from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.emails import invitation_email
-from app.modules.auth.mail import get_mailer
 from app.modules.auth.models import User, utcnow
 from app.modules.auth.organization import schemas as s
 from app.modules.auth.organization.common import (
@@ -35,18 +33,23 @@ from app.modules.auth.organization.common import (
 )
 from app.modules.auth.organization.models import Invitation, Member, Organization
 from app.modules.auth.organization.serializers import invitation_json, member_json
-from app.modules.auth.organization.service import find_member, forget_memberships, parse_role_list
+from app.modules.auth.organization.service import (
+    find_member,
+    forget_memberships,
+    memberships_changed,
+    parse_role_list,
+)
 from app.modules.auth.organization.settings import org_settings
 from app.modules.auth.routes.common import bp, json_response, require_session, settings
-from app.modules.auth.routes.verification import _deliver
-from app.modules.auth.schemas import _email
+from app.modules.auth.routes.verification import send_auth_mail
+from app.modules.auth.schemas import normalize_email
 
 
 def _send_invitation(invitation: Invitation, organization_name: str, inviter: str) -> None:
     """Mailed off the request thread, like every auth mail (the module's on_close waits for it)."""
     url = org_settings().invitation_url.format(base_url=settings().base_url, id=invitation.id)
     message = invitation_email(invitation.email, organization_name, inviter, url)
-    current_app.extensions["auth.mail_executor"].submit(_deliver, get_mailer(), message)
+    send_auth_mail(message)
 
 
 def _check_roles(roles: list[str]) -> None:
@@ -87,7 +90,7 @@ def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
     if not organization_id:
         raise org_error(400, "ORGANIZATION_NOT_FOUND")
     try:
-        email = _email(body.email)
+        email = normalize_email(body.email)
     except ValueError:
         raise ApiError(400, "INVALID_EMAIL", "Invalid email") from None
     me = find_member(resolved.user_id, organization_id)
@@ -226,6 +229,7 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
                     role=",".join(parse_role_list(invitation.role)) or "member", created_at=utcnow())
     db.session.add(member)
     set_active_organization(resolved, organization_id)
+    memberships_changed(resolved.user_id)
     try:
         db.session.commit()
     except IntegrityError:

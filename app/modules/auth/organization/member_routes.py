@@ -33,6 +33,7 @@ from app.modules.auth.organization.service import (
     clear_active_organization,
     find_member,
     forget_memberships,
+    memberships_changed,
     parse_role_list,
 )
 from app.modules.auth.organization.settings import org_settings
@@ -167,6 +168,7 @@ def _remove(member: Member) -> dict[str, Any]:
     user = db.session.get(User, member.user_id)
     body = member_json(member, user)
     clear_active_organization(member.organization_id, member.user_id)
+    memberships_changed(member.user_id)
     db.session.delete(member)
     db.session.commit()
     forget_memberships()

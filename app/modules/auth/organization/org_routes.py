@@ -32,7 +32,12 @@ from app.modules.auth.organization.common import (
 from app.modules.auth.organization.invitation_routes import visible_invitations
 from app.modules.auth.organization.models import Invitation, Member, Organization
 from app.modules.auth.organization.serializers import invitation_json, member_json, organization_json
-from app.modules.auth.organization.service import clear_active_organization, find_member, forget_memberships
+from app.modules.auth.organization.service import (
+    clear_active_organization,
+    find_member,
+    forget_memberships,
+    memberships_changed,
+)
 from app.modules.auth.organization.settings import org_settings
 from app.modules.auth.routes.common import bp, json_response, require_session
 from app.modules.auth.schemas import StatusResponse
@@ -65,6 +70,7 @@ def org_create_organization(body: s.CreateOrganizationBody) -> ResponseReturnVal
     db.session.add(member)
     if not body.keep_current_active_organization:
         set_active_organization(resolved, org.id)
+    memberships_changed(resolved.user_id)
     try:
         db.session.commit()
     except IntegrityError:  # a concurrent create took the slug
@@ -145,6 +151,7 @@ def org_delete_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
         raise ApiError(400, "BAD_REQUEST", "Bad Request")
     body_out = organization_json(org)
     clear_active_organization(organization_id)
+    memberships_changed(organization_id=organization_id)
     db.session.execute(delete(Invitation).where(Invitation.organization_id == organization_id))
     db.session.execute(delete(Member).where(Member.organization_id == organization_id))
     db.session.delete(org)

@@ -33,6 +33,23 @@ def _memo() -> dict[tuple[str, str], str | None] | None:
     return found
 
 
+def memberships_changed(*user_ids: str, organization_id: str | None = None) -> None:
+    """Call before committing a membership added or removed: cached sessions carry their user's
+    default organization (``default_organization_enricher``), so they are marked stale in every
+    process; with ``organization_id``, every member's sessions (an organization deleted)."""
+    tokens: list[str] = []
+    if user_ids:
+        tokens += db.session.scalars(select(Session.token).where(Session.user_id.in_(set(user_ids))))
+    if organization_id is not None:
+        tokens += db.session.scalars(
+            select(Session.token)
+            .join(Member, Member.user_id == Session.user_id)
+            .where(Member.organization_id == organization_id)
+        )
+    mark_stale(tokens)
+    forget_memberships()
+
+
 def forget_memberships() -> None:
     """Drop this request's remembered roles: call after any membership or role write."""
     if has_app_context():

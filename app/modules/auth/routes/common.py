@@ -35,6 +35,15 @@ def client_ip() -> str:
     return ip
 
 
+def banned_user() -> ApiError:
+    """better-auth's answer to a banned user's sign-in, word for word."""
+    return ApiError(
+        403,
+        "BANNED_USER",
+        "You have been banned from this application. Please contact support if you believe this is an error.",
+    )
+
+
 def require_session() -> ResolvedSession:
     resolved = resolve_identity()
     if resolved is None:

@@ -19,6 +19,7 @@ from app.modules.auth.models import Account, User, utcnow
 from app.modules.auth.passwords import check_password_length
 from app.modules.auth.routes.common import (
     TAGS,
+    banned_user,
     bp,
     hasher,
     json_response,
@@ -164,7 +165,7 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
         lockout.reset(body.email)
     if user.is_banned():
         db.session.rollback()
-        raise ApiError(403, "BANNED_USER", "You have been banned from this application")
+        raise banned_user()
     if cfg.auth.require_email_verification and not user.email_verified:
         db.session.commit()
         raise ApiError(403, "EMAIL_NOT_VERIFIED", "Email not verified")

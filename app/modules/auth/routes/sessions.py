@@ -87,7 +87,8 @@ def list_sessions() -> ResponseReturnValue:
         raise ApiError(403, "SESSION_NOT_FRESH", "Session is not fresh")
     rows = db.session.scalars(
         select(Session)
-        .where(Session.user_id == resolved.user_id, Session.expires_at > utcnow())
+        # Sessions an admin opened as this user are the admin's, not the user's (as better-auth).
+        .where(Session.user_id == resolved.user_id, Session.expires_at > utcnow(), Session.impersonated_by.is_(None))
         .order_by(Session.created_at)
     ).all()
     body = [session_json(row, resolved.token if row.token == resolved.token_hash else row.id) for row in rows]

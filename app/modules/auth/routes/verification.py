@@ -63,7 +63,7 @@ def _deliver(mailer: Mailer, message: Message) -> None:
         log.exception("could not send an auth mail")
 
 
-def _send(message: Message) -> None:
+def send_auth_mail(message: Message) -> None:
     """Send after the answer, off the request thread: how long SMTP takes must not tell whether an
     account exists. The module's ``on_close`` waits for mails still in flight."""
     current_app.extensions["auth.mail_executor"].submit(_deliver, get_mailer(), message)
@@ -77,7 +77,7 @@ def email_token(claims: dict[str, str]) -> str:
 
 def send_verification_mail(user: User, callback_url: str | None) -> None:
     token = email_token({"email": user.email, "userId": user.id})
-    _send(verification_email(user.email, _auth_url("/verify-email", token=token, callbackURL=callback_url)))
+    send_auth_mail(verification_email(user.email, _auth_url("/verify-email", token=token, callbackURL=callback_url)))
 
 
 @bp.post("/send-verification-email")
@@ -166,7 +166,7 @@ def change_email(body: s.ChangeEmailBody) -> ResponseReturnValue:
                 "requestType": "change-email-verification",
             }
         )
-        _send(
+        send_auth_mail(
             verification_email(body.new_email, _auth_url("/verify-email", token=token, callbackURL=body.callback_url))
         )
     return json_response({"status": True})
@@ -197,7 +197,7 @@ def request_password_reset(body: s.RequestPasswordResetBody) -> ResponseReturnVa
         )
         db.session.commit()
         url = _auth_url(f"/reset-password/{token}", callbackURL=body.redirect_to)
-        _send(password_reset_email(user.email, url))
+        send_auth_mail(password_reset_email(user.email, url))
     else:
         hash_token(body.email)  # keep the two branches close in cost; the mail is sent after the answer anyway
     return json_response({"status": True, "message": RESET_MESSAGE})

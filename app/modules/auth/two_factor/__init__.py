@@ -7,17 +7,6 @@ a challenge. Settings: ``AUTH__TWO_FACTOR__*`` (:class:`~.options.TwoFactorOptio
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import delete, event
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapper
-
-from app.modules.auth.models import User
-from app.modules.auth.two_factor.models import TwoFactor
-
-
-def _delete_rows_of_user(_mapper: Mapper[User], connection: Connection, target: User) -> None:
-    """SQLite enforces no foreign keys here: a deleted user's 2FA row goes with them explicitly."""
-    connection.execute(delete(TwoFactor).where(TwoFactor.user_id == target.id))
 
 
 def init_app(app: Flask) -> None:
@@ -28,5 +17,3 @@ def init_app(app: Flask) -> None:
 
     TwoFactorOptions.for_app(app)  # a wrong AUTH__TWO_FACTOR__* setting fails at start, not mid-request
     app.extensions["auth.sign_in_hooks"].append(sign_in_hook)
-    if not event.contains(User, "before_delete", _delete_rows_of_user):
-        event.listen(User, "before_delete", _delete_rows_of_user)

@@ -23,6 +23,7 @@ from app.modules.auth.identity import resolve_identity
 from app.modules.auth.lockout import AccountLockout
 from app.modules.auth.models import Account, User, utcnow
 from app.modules.auth.routes.common import (
+    banned_user,
     bp,
     current_user_row,
     hasher,
@@ -192,7 +193,7 @@ def _complete_sign_in(challenge: Challenge, *, trust: bool, method: str) -> Resp
         raise ApiError(401, "INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
     if user.is_banned():
         db.session.commit()
-        raise ApiError(403, "BANNED_USER", "You have been banned from this application")
+        raise banned_user()
     token, _ = start_session(user, dont_remember=challenge.dont_remember)
     response = _token_and_user(token, user)
     with_session_cookie(response, token, dont_remember=challenge.dont_remember)

@@ -1,0 +1,143 @@
+"""``x-api-key`` as a credential: who the request is, what it may do (better-auth
+``enableSessionForAPIKeys``).
+
+Registered in ``app.extensions["auth.credential_resolvers"]``: a valid user-owned key sets
+``g.user`` (its owner), ``g.session`` (better-auth's pseudo-session) and ``g.api_key``; a refused
+key sets ``g.auth_error`` with better-auth's code (401 ``INVALID_API_KEY``, ``KEY_DISABLED``,
+``KEY_EXPIRED``, 429 ``USAGE_EXCEEDED``, ``RATE_LIMITED``...).
+
+Least privilege (OWASP ASVS V4.1.3, OWASP API Security Top 10 API5 "Broken Function Level
+Authorization"):
+
+- a key's ``permissions`` are authoritative: ``key_permission_check`` answers for any request with
+  a key, with no fall-through to the owner's roles or memberships;
+- a key never acts with the roles in ``AUTH__API_KEY__EXCLUDED_ROLES`` (``admin``), whatever its
+  owner holds: ``g.user`` is the owner with those roles removed;
+- an organization-owned key acts as a service identity pinned to its organization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, g, request
+
+from app.core.errors import ApiError
+from app.extensions import db
+from app.modules.auth.api_key.errors import api_key_error
+from app.modules.auth.api_key.keys import key_json, load_json
+from app.modules.auth.api_key.models import ApiKey
+from app.modules.auth.api_key.service import permits, validate_key
+from app.modules.auth.api_key.settings import api_key_settings
+from app.modules.auth.identity import AuthUser
+from app.modules.auth.models import User, utcnow
+from app.modules.auth.serializers import iso, user_json
+
+__all__ = ["key_permission_check", "organization_context_hook", "resolve_api_key"]
+
+
+def _presented_key() -> str | None:
+    for header in api_key_settings().headers:
+        value = request.headers.get(header)
+        if value:
+            return value.strip()
+    return None
+
+
+def _restricted_roles(role: str | None) -> str:
+    excluded = set(api_key_settings().excluded_roles)
+    kept = [part.strip() for part in (role or "").split(",") if part.strip() and part.strip() not in excluded]
+    return ",".join(kept) or "user"
+
+
+def _pseudo_session(row: ApiKey, key: str, user_id: str, organization_id: str | None) -> dict[str, Any]:
+    now = utcnow()
+    expires = row.expires_at or now + timedelta(seconds=current_app.config["SETTINGS"].auth.session.expires_in)
+    return {
+        "id": row.id,
+        "token": key,
+        "userId": user_id,
+        "expiresAt": iso(expires),
+        "createdAt": iso(now),
+        "updatedAt": iso(now),
+        "ipAddress": g.get("client_ip") or None,
+        "userAgent": request.headers.get("User-Agent"),
+        "impersonatedBy": None,
+        "activeOrganizationId": organization_id,
+    }
+
+
+def _service_user(row: ApiKey) -> dict[str, Any]:
+    """An organization key's identity: the key itself, with no user roles."""
+    return {
+        "id": row.id,
+        "name": row.name or "API key",
+        "email": "",
+        "emailVerified": False,
+        "image": None,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "role": "",
+        "banned": False,
+        "apiKey": True,
+    }
+
+
+def _identify(row: ApiKey, key: str) -> None:
+    settings = api_key_settings()
+    if row.config_id == settings.organization_config_id:
+        g.user = AuthUser(_service_user(row))
+        g.session = _pseudo_session(row, key, row.id, row.reference_id)
+        g.organization_id = row.reference_id
+        g.auth_error = api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY")  # not a user session
+    else:
+        user = db.session.get(User, row.reference_id)
+        if user is None:
+            raise api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY")
+        if user.is_banned():
+            raise api_key_error("USER_BANNED")
+        body = user_json(user)
+        body["role"] = _restricted_roles(user.role)
+        g.user = AuthUser(body)
+        g.session = _pseudo_session(row, key, user.id, None)
+    g.api_key = key_json(row)
+    g.auth_source = "api-key"
+
+
+def resolve_api_key() -> bool:
+    """The credential resolver: True when the request's key identified it."""
+    if not api_key_settings().enable_session:
+        return False
+    key = _presented_key()
+    if key is None:
+        return False
+    try:
+        row = validate_key(key)
+        _identify(row, key)
+    except ApiError as error:
+        g.user = None
+        g.session = None
+        g.api_key = None
+        g.auth_error = error
+        return True  # a key was presented: no other credential stands in for a refused one
+    return True
+
+
+def key_permission_check(permissions: Mapping[str, Sequence[str]]) -> bool | None:
+    """``auth.key_permission_check``: None without a key, else whether the key's own grants allow it."""
+    api_key = g.get("api_key")
+    if not api_key:
+        return None
+    stored = api_key.get("permissions")
+    if isinstance(stored, str):
+        stored = load_json(stored)
+    return permits(stored, permissions)
+
+
+def organization_context_hook() -> None:
+    """An organization key acts only within its organization, whatever another hook chose."""
+    api_key = g.get("api_key")
+    if api_key and api_key.get("configId") == api_key_settings().organization_config_id:
+        g.organization_id = api_key["referenceId"]

@@ -1,0 +1,223 @@
+"""Per-key usage: the request quota (``remaining`` with refill) and the per-key rate limit.
+
+Each request that carries a key is counted exactly once, by the credential resolver (better-auth
+counts twice when a route verifies and then reads the session: their issue #4023). Counting never
+loses an update under concurrency (OWASP API Security Top 10 2023, API4 "Unrestricted Resource
+Consumption"):
+
+- ``remaining`` lives in the database, the durable truth for a quota: a guarded
+  ``UPDATE ... SET remaining = remaining - 1 WHERE remaining > 0`` (and a compare-and-set for the
+  refill), so two workers can never both spend the last unit.
+- The rate limit (better-auth's window: ``requestCount`` within ``rateLimitTimeWindow`` ms of
+  ``lastRequest``) runs in one Lua script in Redis when Redis is configured, atomic and shared by
+  every process; without Redis, as guarded ``UPDATE``s on the row, as better-auth 1.7 does.
+
+Order differs from better-auth on purpose: the rate limit is checked first, so a request refused
+with ``RATE_LIMITED`` does not also spend quota.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+
+from app.core.errors import ApiError
+from app.extensions import db
+from app.modules.auth.api_key.errors import RATE_LIMITED, USAGE_EXCEEDED, api_key_error
+from app.modules.auth.api_key.models import ApiKey
+from app.modules.auth.models import utcnow
+
+log = logging.getLogger(__name__)
+
+REDIS_PREFIX = "auth:apikey:rl:"
+_MAX_ATTEMPTS = 5
+
+# KEYS[1] the key's hash; ARGV window ms, max, seed count, seed last (ms, 0 = none).
+# Returns {1, 0} when counted, {0, tryAgainIn ms} when refused. Time is Redis's own clock, the
+# same for every worker on every machine.
+_RATE_LIMIT_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local count = tonumber(redis.call('HGET', KEYS[1], 'count'))
+local last = tonumber(redis.call('HGET', KEYS[1], 'last'))
+if count == nil then
+  count = tonumber(ARGV[3])
+  last = tonumber(ARGV[4])
+  if last == 0 then last = nil end
+end
+if last == nil or now - last > window then
+  count = 0
+elseif count >= max then
+  return {0, window - (now - last)}
+end
+redis.call('HSET', KEYS[1], 'count', count + 1, 'last', now)
+redis.call('PEXPIRE', KEYS[1], window + 1000)
+return {1, 0}
+"""
+
+
+def _redis() -> Any:
+    return current_app.extensions.get("redis")
+
+
+def _ms(delta: timedelta) -> float:
+    return delta.total_seconds() * 1000
+
+
+def _rate_limited(try_again_in: float) -> ApiError:
+    return api_key_error(RATE_LIMITED, details={"tryAgainIn": max(0, math.ceil(try_again_in))})
+
+
+# -- rate limit ---------------------------------------------------------------------------------
+
+
+def _rate_limit_redis(redis: Any, row: ApiKey) -> None:
+    script = current_app.extensions.get("auth.api_key.rl_script")
+    if script is None:
+        script = redis.register_script(_RATE_LIMIT_LUA)
+        current_app.extensions["auth.api_key.rl_script"] = script
+    seed_last = int(row.last_request.timestamp() * 1000) if row.last_request else 0
+    allowed, try_again_in = script(
+        keys=[REDIS_PREFIX + row.id],
+        args=[int(row.rate_limit_time_window or 0), int(row.rate_limit_max or 0), row.request_count or 0, seed_last],
+    )
+    if not int(allowed):
+        raise _rate_limited(float(try_again_in))
+
+
+def _rate_limit_sql(row: ApiKey, now: datetime) -> None:
+    window = int(row.rate_limit_time_window or 0)
+    maximum = int(row.rate_limit_max or 0)
+    window_start = now - timedelta(milliseconds=window)
+    last = row.last_request
+    count = row.request_count or 0
+    for _ in range(_MAX_ATTEMPTS):
+        if last is not None and _ms(now - last) <= window and count >= maximum:
+            raise _rate_limited(window - _ms(now - last))
+        if last is None or _ms(now - last) > window:
+            # First request of a window: only one of the racing requests may restart the count.
+            guard = or_(ApiKey.last_request.is_(None), ApiKey.last_request <= window_start)
+            values: dict[str, Any] = {"request_count": 1, "last_request": now}
+        else:
+            guard = and_(ApiKey.last_request > window_start, ApiKey.request_count < maximum)
+            values = {"request_count": ApiKey.request_count + 1, "last_request": now}
+        counted = db.session.execute(
+            update(ApiKey).where(ApiKey.id == row.id, guard).values(**values)
+            .returning(ApiKey.request_count, ApiKey.last_request),
+            execution_options={"synchronize_session": False},
+        ).first()
+        if counted is not None:
+            row.request_count, row.last_request = counted[0], counted[1]
+            return
+        fresh = db.session.execute(
+            select(ApiKey.request_count, ApiKey.last_request).where(ApiKey.id == row.id)
+        ).first()
+        if fresh is None:
+            raise api_key_error(USAGE_EXCEEDED)
+        count, last = fresh[0] or 0, fresh[1]
+    raise _rate_limited(window)
+
+
+def _check_rate_limit(row: ApiKey, now: datetime, globally_enabled: bool) -> None:
+    if not globally_enabled or not row.rate_limit_enabled:
+        return
+    if not row.rate_limit_time_window or not row.rate_limit_max:
+        return
+    redis = _redis()
+    if redis is not None:
+        try:
+            _rate_limit_redis(redis, row)
+            return
+        except ApiError:
+            raise
+        except Exception as error:  # noqa: BLE001 - Redis down: the database still counts
+            log.warning("api-key rate limit falls back to the database: %s", error)
+    _rate_limit_sql(row, now)
+
+
+# -- quota -------------------------------------------------------------------------------------
+
+
+def _consume_remaining(row: ApiKey, now: datetime) -> None:
+    if row.refill_interval and row.refill_amount:
+        due = now - timedelta(milliseconds=int(row.refill_interval))
+        refilled = db.session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == row.id, func.coalesce(ApiKey.last_refill_at, ApiKey.created_at) < due)
+            .values(remaining=int(row.refill_amount) - 1, last_refill_at=now)
+            .returning(ApiKey.remaining),
+            execution_options={"synchronize_session": False},
+        ).first()
+        if refilled is not None:
+            row.remaining, row.last_refill_at = refilled[0], now
+            return
+    spent = db.session.execute(
+        update(ApiKey).where(ApiKey.id == row.id, ApiKey.remaining > 0).values(remaining=ApiKey.remaining - 1)
+        .returning(ApiKey.remaining),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if spent is None:
+        raise api_key_error(USAGE_EXCEEDED)
+    row.remaining = spent[0]
+
+
+def consume(row: ApiKey, *, rate_limit_enabled: bool) -> None:
+    """Count one request against the key, or raise 429 (``RATE_LIMITED`` / ``USAGE_EXCEEDED``).
+
+    ``row`` is detached from the session: the counted values are written back into it from the
+    updates' ``RETURNING`` (a concurrent request may delete a spent key right after this one
+    counted, so the row is never read again). Commits: the guarded updates must not hold row locks
+    for the rest of the request.
+    """
+    now = utcnow()
+    try:
+        _check_rate_limit(row, now, rate_limit_enabled)
+        if row.remaining is not None:
+            _consume_remaining(row, now)
+        db.session.commit()
+    except BaseException:
+        db.session.commit()  # a rate-limit slot already taken stays taken
+        raise
+
+
+def live_counters(ids: Iterable[str]) -> dict[str, tuple[int, datetime | None]]:
+    """(requestCount, lastRequest) of keys whose counters live in Redis, for the JSON shape."""
+    redis = _redis()
+    ids = list(ids)
+    if redis is None or not ids:
+        return {}
+    from datetime import UTC
+
+    try:
+        pipe = redis.pipeline(transaction=False)
+        for key_id in ids:
+            pipe.hmget(REDIS_PREFIX + key_id, "count", "last")
+        rows = pipe.execute()
+    except Exception as error:  # noqa: BLE001
+        log.warning("api-key counters unavailable: %s", error)
+        return {}
+    found: dict[str, tuple[int, datetime | None]] = {}
+    for key_id, (count, last) in zip(ids, rows, strict=True):
+        if count is not None:
+            when = datetime.fromtimestamp(int(last) / 1000, UTC) if last else None
+            found[key_id] = (int(count), when)
+    return found
+
+
+def forget(key_id: str) -> None:
+    """Drop a deleted key's Redis counters."""
+    redis = _redis()
+    if redis is None:
+        return
+    try:
+        redis.delete(REDIS_PREFIX + key_id)
+    except Exception as error:  # noqa: BLE001
+        log.warning("api-key counters not deleted: %s", error)

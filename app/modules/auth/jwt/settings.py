@@ -1,0 +1,86 @@
+"""The jwt plugin's settings (``AUTH__JWT__*``), better-auth's ``jwt()`` options.
+
+Read from the environment (and ``.env``), then from the application factory's overrides
+(``app.config["SETTINGS_OVERRIDES"]``); ``config.Settings`` does not know them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from flask import Flask, current_app
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config import ConfigError
+
+ENV_PREFIX = "AUTH__JWT__"
+_EXTENSION = "auth.jwt.settings"
+
+Algorithm = Literal["EdDSA", "RS256", "ES256"]
+
+
+class JwtSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
+    )
+
+    #: Algorithm of new keys (better-auth ``keyPairConfig.alg``); existing keys keep theirs.
+    alg: Algorithm = "EdDSA"
+    #: ``iss`` and ``aud`` claims; None: the base URL (``AUTH__BASE_URL``), as better-auth.
+    issuer: str | None = None
+    audience: str | None = None
+    #: Lifetime of a token, seconds (better-auth ``expirationTime "15m"``).
+    expires_in: int = Field(default=900, ge=10, le=86400)
+    #: A key signs for this long, seconds; None: until ``flask jwks rotate`` (better-auth
+    #: ``jwks.rotationInterval``).
+    rotation_interval: int | None = Field(default=None, ge=60)
+    #: A key that stopped signing stays in ``/jwks`` this long, seconds (better-auth 30 days).
+    grace_period: int = Field(default=2_592_000, ge=0)
+    #: The ``set-auth-jwt`` header on get-session (better-auth: on; ``disableSettingJwtHeader``).
+    set_header: bool = True
+    #: Seconds a process reuses the decrypted signing key before looking for a newer one.
+    signing_cache_ttl: float = Field(default=60.0, ge=0)
+    #: Least seconds between two JWKS reloads caused by tokens with an unknown ``kid``.
+    refresh_min_interval: float = Field(default=2.0, ge=0)
+    #: Clock skew tolerated on ``exp``/``iat``, seconds.
+    leeway: int = Field(default=0, ge=0, le=300)
+
+
+def _overrides(app: Flask) -> dict[str, Any]:
+    raw: Mapping[str, Any] = app.config.get("SETTINGS_OVERRIDES") or {}
+    return {
+        key.upper().removeprefix(ENV_PREFIX).lower(): value
+        for key, value in raw.items()
+        if key.upper().startswith(ENV_PREFIX)
+    }
+
+
+def load_settings(app: Flask) -> JwtSettings:
+    """Read and check the settings once per app; a bad value raises ``ConfigError`` naming it."""
+    env_file = os.environ.get("APP_ENV_FILE", ".env") or None
+    try:
+        settings = JwtSettings(_env_file=env_file, **_overrides(app))
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ENV_PREFIX + "__".join(str(part) for part in first["loc"]).upper()
+        raise ConfigError(f"{name} is invalid: {first['msg'].removeprefix('Value error, ')}") from None
+    app.extensions[_EXTENSION] = settings
+    return settings
+
+
+def jwt_settings() -> JwtSettings:
+    found: JwtSettings = current_app.extensions[_EXTENSION]
+    return found
+
+
+def issuer() -> str:
+    base: str = current_app.config["SETTINGS"].base_url
+    return jwt_settings().issuer or base
+
+
+def audience() -> str:
+    base: str = current_app.config["SETTINGS"].base_url
+    return jwt_settings().audience or base

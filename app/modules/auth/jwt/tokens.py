@@ -1,0 +1,173 @@
+"""Signing and verifying the session JWTs (RFC 7519), with the key set cached in process.
+
+Verification (RFC 8725, JWT Best Current Practices; OWASP JWT Cheat Sheet):
+- the algorithm comes from the key (``kid`` → stored ``alg``), never from the token: ``alg: none``
+  and HMAC-with-a-public-key (RFC 8725 §2.1, §3.1) cannot be chosen by an attacker;
+- ``iss``, ``aud``, ``exp``, ``iat``, ``sub`` are required and checked (RFC 8725 §3.8, §3.9);
+- keys come from an in-process copy of the JWKS, reloaded when a token names an unknown ``kid``
+  (at most once per ``refresh_min_interval``, so forged ``kid``s cannot hammer the database): no
+  database read per request. A key past its grace period stops verifying.
+
+Signing reuses the decrypted key for ``signing_cache_ttl`` seconds (better-auth reads and decrypts
+it on every get-session: their issue #3954).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from flask import Flask, current_app
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+from app.modules.auth.jwt.keys import ensure_signing_key, private_jwk, published_keys
+from app.modules.auth.jwt.models import Jwks
+from app.modules.auth.jwt.settings import audience, issuer, jwt_settings
+from app.modules.auth.models import utcnow
+
+__all__ = ["CLAIMS", "forget_keys", "sign_session_jwt", "verify_jwt"]
+
+#: Registered claims: what a token adds to the user object it carries.
+CLAIMS = frozenset({"iat", "exp", "nbf", "iss", "aud", "sub", "jti"})
+ALGORITHMS: dict[str, Any] = {"EdDSA": OKPAlgorithm, "ES256": ECAlgorithm, "RS256": RSAAlgorithm}
+_EXTENSION = "auth.jwt.cache"
+
+
+@dataclass
+class _Signer:
+    kid: str
+    alg: str
+    key: Any
+    expires_at: datetime | None
+    loaded_at: float
+
+
+@dataclass
+class _PublicKey:
+    alg: str
+    key: Any
+    published_until: datetime | None
+
+
+@dataclass
+class _Cache:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    signer: _Signer | None = None
+    public: dict[str, _PublicKey] = field(default_factory=dict)
+    public_loaded_at: float | None = None
+
+
+def _cache(app: Flask | None = None) -> _Cache:
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    cache = app.extensions.get(_EXTENSION)
+    if cache is None:
+        cache = app.extensions.setdefault(_EXTENSION, _Cache())
+    return cache  # type: ignore[no-any-return]
+
+
+def forget_keys(app: Flask | None = None) -> None:
+    """Drop this process's copies (after a local rotation)."""
+    cache = _cache(app)
+    with cache.lock:
+        cache.signer = None
+        cache.public = {}
+        cache.public_loaded_at = None
+
+
+def _load_key(row: Jwks, jwk: dict[str, Any]) -> Any:
+    algorithm = ALGORITHMS.get(row.alg or "EdDSA")
+    if algorithm is None:
+        raise ValueError(f"unsupported JWT algorithm {row.alg!r}")
+    return algorithm.from_jwk(jwk)
+
+
+def _signer() -> _Signer:
+    cache = _cache()
+    now = utcnow()
+    signer = cache.signer
+    ttl = jwt_settings().signing_cache_ttl
+    if (
+        signer is not None
+        and time.monotonic() - signer.loaded_at < ttl
+        and (signer.expires_at is None or signer.expires_at > now)
+    ):
+        return signer
+    row = ensure_signing_key()
+    key = _load_key(row, private_jwk(row))  # KeyUnreadableError: the caller decides what to answer
+    signer = _Signer(row.id, row.alg or "EdDSA", key, row.expires_at, time.monotonic())
+    cache.signer = signer
+    return signer
+
+
+def sign_session_jwt(user: dict[str, Any]) -> str:
+    """better-auth's ``getJwtToken``: the whole user object plus ``sub iat exp iss aud``."""
+    settings = jwt_settings()
+    signer = _signer()
+    now = int(time.time())
+    payload = {"iat": now, **user, "sub": user["id"], "exp": now + settings.expires_in,
+               "iss": issuer(), "aud": audience()}
+    return jwt.encode(payload, signer.key, algorithm=signer.alg, headers={"kid": signer.kid, "typ": None})
+
+
+def _reload_public(cache: _Cache) -> None:
+    grace = timedelta(seconds=jwt_settings().grace_period)
+    keys: dict[str, _PublicKey] = {}
+    for row in published_keys():
+        try:
+            key = _load_key(row, json.loads(row.public_key))
+        except (ValueError, TypeError, jwt.InvalidKeyError):
+            continue
+        until = row.expires_at + grace if row.expires_at is not None else None
+        keys[row.id] = _PublicKey(row.alg or "EdDSA", key, until)
+    cache.public = keys
+    cache.public_loaded_at = time.monotonic()
+
+
+def _public_key(kid: str) -> _PublicKey | None:
+    cache = _cache()
+    found = cache.public.get(kid)
+    if found is not None:
+        return found
+    with cache.lock:
+        found = cache.public.get(kid)
+        if found is not None:
+            return found
+        loaded = cache.public_loaded_at
+        if loaded is None or time.monotonic() - loaded >= jwt_settings().refresh_min_interval:
+            _reload_public(cache)
+        return cache.public.get(kid)
+
+
+def verify_jwt(token: str) -> dict[str, Any] | None:
+    """The payload of a token we signed and that is still valid, else None."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return None
+    kid = header.get("kid")
+    if not isinstance(kid, str) or header.get("alg") not in ALGORITHMS:
+        return None
+    entry = _public_key(kid)
+    if entry is None or header["alg"] != entry.alg:
+        return None
+    if entry.published_until is not None and entry.published_until <= utcnow():
+        return None
+    settings = jwt_settings()
+    try:
+        payload: dict[str, Any] = jwt.decode(
+            token,
+            entry.key,
+            algorithms=[entry.alg],
+            audience=audience(),
+            issuer=issuer(),
+            leeway=settings.leeway,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+    except jwt.PyJWTError:
+        return None
+    return payload
