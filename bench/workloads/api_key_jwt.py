@@ -1,0 +1,38 @@
+"""Workloads of the api-key and jwt plugins: a guarded route reached with ``x-api-key`` and with a
+bearer JWT from ``/token`` (verified in memory, no database read).
+
+The server must run with ``AUTH__API_KEY__RATE_LIMIT_ENABLED=false``: better-auth's per-key default
+is 10 requests a day, which wrk exhausts at once (as in the better-auth peer's configuration).
+"""
+
+from __future__ import annotations
+
+import requests
+
+from bench.workload import AUTH, Context, Request, Workload, expect_user
+from bench.workloads.core import AUTHENTICATED_GET
+
+
+def _cookie_headers(context: Context) -> dict[str, str]:
+    return {"Cookie": context.user().cookie, **context.origin}
+
+
+def _me_api_key(context: Context) -> Request:
+    response = requests.post(context.url(f"{AUTH}/api-key/create"), json={"name": "bench"},
+                             headers=_cookie_headers(context), timeout=30)
+    response.raise_for_status()
+    return Request("/api/v1/me", headers={"x-api-key": response.json()["key"]})
+
+
+def _me_jwt(context: Context) -> Request:
+    response = requests.get(context.url(f"{AUTH}/token"), headers=_cookie_headers(context), timeout=30)
+    response.raise_for_status()
+    return Request("/api/v1/me", headers={"Authorization": f"Bearer {response.json()['token']}"})
+
+
+WORKLOADS = [
+    Workload("me-api-key", "GET /api/v1/me (require_auth) with x-api-key (per-key rate limit off)", _me_api_key,
+             check=expect_user),
+    Workload("me-jwt", "GET /api/v1/me (require_auth) with Authorization: Bearer <JWT from /token>", _me_jwt,
+             check=expect_user, min_ratio=AUTHENTICATED_GET),
+]
