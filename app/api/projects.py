@@ -8,6 +8,8 @@ another tenant's project is simply not found (404), by id, by list or by bulk de
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from flask import g
@@ -20,10 +22,7 @@ from app.api.models import Project
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
 from app.extensions import db
-from app.modules import audit_logger, require_auth, require_permission
-from app.modules.auth.crypto import generate_id
-from app.modules.auth.serializers import iso
-from app.modules.tenant import require_tenant
+from app.modules import audit_logger, require_auth, require_permission, require_tenant
 
 TAGS = ["Projects"]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
@@ -62,6 +61,10 @@ class Deleted(ApiModel):
     deleted: int
 
 
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
 def _json(project: Project) -> dict[str, Any]:
     return {
         "id": project.id,
@@ -69,8 +72,8 @@ def _json(project: Project) -> dict[str, Any]:
         "name": project.name,
         "description": project.description,
         "createdBy": project.created_by,
-        "createdAt": iso(project.created_at),
-        "updatedAt": iso(project.updated_at),
+        "createdAt": _iso(project.created_at),
+        "updatedAt": _iso(project.updated_at),
     }
 
 
@@ -106,7 +109,7 @@ def list_projects() -> ResponseReturnValue:
 @require_tenant
 @require_permission({"project": ["create"]})
 def create_project(body: ProjectIn) -> ResponseReturnValue:
-    project = Project(id=generate_id(32), name=body.name, description=body.description, created_by=g.user.id)
+    project = Project(id=uuid.uuid4().hex, name=body.name, description=body.description, created_by=g.user.id)
     db.session.add(project)
     db.session.commit()
     _log("project.create", project.id, {"name": project.name})

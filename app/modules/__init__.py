@@ -4,7 +4,7 @@ Each module lives in its own package under ``app/modules/<name>`` and exposes ``
 :class:`AppModule`. ``MODULES__<NAME>`` switches it. A disabled module leaves stand-ins behind (the
 guards pass, the audit logger drops), so route code never imports conditionally::
 
-    from app.modules import audit_logger, require_auth, require_permission, require_role
+    from app.modules import audit_logger, require_auth, require_permission, require_role, require_tenant
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
-from app.modules.audit_logger import audit_logger
-from app.modules.guards import require_auth, require_permission, require_role
+from app.modules.audit_contract import audit_logger
+from app.modules.guards import require_auth, require_permission, require_role, require_tenant
 
 __all__ = [
     "AppModule",
@@ -26,10 +26,12 @@ __all__ = [
     "audit_logger",
     "close_modules",
     "ensure_ready",
+    "import_all_models",
     "registry",
     "require_auth",
     "require_permission",
     "require_role",
+    "require_tenant",
     "setup_modules",
 ]
 
@@ -144,6 +146,22 @@ def ensure_ready(app: Flask) -> bool:
                 reg.state[module.name] = "ready"
         reg.ready = True
     return True
+
+
+def import_all_models() -> None:
+    """Import every ``models`` module of every module and plugin, enabled or not, and the app's own.
+
+    Migrations compare against all of them, so a disabled module's tables are never proposed for
+    dropping.
+    """
+    import pkgutil
+
+    import app.modules as modules_package
+
+    for info in pkgutil.walk_packages(modules_package.__path__, prefix="app.modules."):
+        if info.name.rsplit(".", 1)[-1] == "models":
+            importlib.import_module(info.name)
+    importlib.import_module("app.api.models")
 
 
 def close_modules(app: Flask) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import wraps
 from typing import Any, Protocol, TypeVar, cast
 
-from flask import current_app
+from flask import current_app, g
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,3 +101,22 @@ def require_permission(spec: Permissions | str | Iterable[str], *more: str) -> C
     """401 without identity, 403 unless the identity holds every listed permission."""
     permissions = _normalize(spec, more)
     return _guard(lambda policy: policy.check_permissions(permissions))
+
+
+def require_tenant(view: F) -> F:
+    """400 ``TENANT_REQUIRED`` when the tenant module is on and the request resolved no tenant;
+    a pass-through when the module is off. Put it under ``@require_auth`` so anonymous callers get 401."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if "tenant" in current_app.extensions and g.get("tenant") is None:
+            from app.core.errors import ApiError
+
+            raise ApiError(
+                400,
+                "TENANT_REQUIRED",
+                "This request needs a tenant: set an active organization or send the tenant header",
+            )
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)

@@ -1,7 +1,7 @@
 """The audit module: structured audit entries, written synchronously or fire-and-forget.
 
 ``init_app`` checks the ``MODULES__AUDIT__*`` settings, installs :class:`DatabaseAuditLogger` as
-``app.extensions["audit_logger"]`` (what ``app.modules.audit_logger`` proxies to), registers
+``app.extensions["audit_logger"]`` (what ``app.modules.audit_contract`` proxies to), registers
 ``GET /api/v1/audit`` and the ``flask audit`` commands. ``on_close`` drains the queue.
 """
 

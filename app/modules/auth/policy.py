@@ -28,7 +28,11 @@ class SessionPolicy:
     def authenticate(self) -> None:
         resolve_identity()
         if g.get("user") is None:
-            raise unauthorized()
+            # A credential that was presented and refused answers with its own reason (an API
+            # key's 429 RATE_LIMITED with tryAgainIn, 401 KEY_EXPIRED...), so a client can tell
+            # "slow down" from "sign in".
+            refused = g.get("auth_error")
+            raise refused if refused is not None else unauthorized()
 
     def check_roles(self, roles: Sequence[str]) -> None:
         self.authenticate()

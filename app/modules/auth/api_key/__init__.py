@@ -26,7 +26,6 @@ def init_app(app: Flask) -> None:
         routes,  # noqa: F401 - routes register on the auth blueprint
     )
     from app.modules.auth.api_key.cli import keys_cli
-    from app.modules.auth.api_key.policy import CredentialErrorPolicy
     from app.modules.auth.api_key.resolver import key_permission_check, organization_context_hook, resolve_api_key
     from app.modules.auth.api_key.settings import load_settings
 
@@ -34,5 +33,4 @@ def init_app(app: Flask) -> None:
     app.extensions["auth.credential_resolvers"].append(resolve_api_key)
     app.extensions["auth.context_hooks"].append(organization_context_hook)
     app.extensions["auth.key_permission_check"] = key_permission_check
-    app.extensions["access_policy"] = CredentialErrorPolicy(app.extensions["access_policy"])
     app.cli.add_command(keys_cli)

@@ -35,8 +35,13 @@ def default_organization_enricher(session: Any, user: Any) -> dict[str, Any]:
 
 
 def default_organization_context() -> None:
-    """``auth.context_hooks`` entry: the oldest membership when the session has no active organization."""
+    """``auth.context_hooks`` entry: the oldest membership when the session has no active organization
+    (cached with the session; JWT callers are left without a default)."""
     if g.get("organization_id") is not None or g.get("user") is None:
+        return
+    if g.get("auth_source") == "jwt":
+        # A JWT is verified without touching the database; its organization context comes from
+        # the tenant header (or an explicit organizationId), not from a per-request lookup.
         return
     resolved = g.get("auth_session")
     if resolved is not None and "defaultOrganizationId" in resolved.ext:
