@@ -5,7 +5,6 @@ A model changed without a migration makes ``compare_metadata`` report a differen
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,8 @@ from sqlalchemy import inspect
 
 from app import create_app
 from app.extensions import db
-from app.modules import close_modules
-from config import MODULE_ORDER
+from app.modules import close_modules, import_all_models
 from tests.conftest import BASE_OVERRIDES, create_pg_database, drop_pg_database
-
-
-def _import_every_model() -> None:
-    """All modules' models, as migrations/env.py does: the schema holds every module's tables."""
-    for name in MODULE_ORDER:
-        try:
-            importlib.import_module(f"app.modules.{name}.models")
-        except ModuleNotFoundError as error:
-            if error.name != f"app.modules.{name}.models":
-                raise
 
 
 def _flask_db(app: Flask, *args: str) -> None:
@@ -51,7 +39,7 @@ def _tables(app: Flask) -> set[str]:
 
 
 def _round_trip(url: str) -> None:
-    _import_every_model()
+    import_all_models()
     app = create_app({**BASE_OVERRIDES, "DATABASE_URL": url, "MODULES__TENANT": "true", "MODULES__AUDIT": "true"})
     try:
         _flask_db(app, "upgrade")
