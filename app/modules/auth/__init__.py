@@ -47,7 +47,7 @@ class AuthModule(AppModule):
         app.extensions["auth.context_hooks"] = []
         app.extensions["auth.sign_in_hooks"] = []
         app.extensions["auth.get_session_hooks"] = []
-        app.extensions["auth.session_enrichers"] = []
+        app.extensions["auth.session_columns"] = {}
         for plugin in PLUGINS:
             importlib.import_module(f"app.modules.auth.{plugin}").init_app(app)
         app.register_blueprint(bp)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from flask import Request
@@ -36,6 +37,7 @@ __all__ = ["client_ip", "parse_ip", "rate_limit_key_ip"]
 IPV6_SUBNET_PREFIX = 64
 
 
+@lru_cache(maxsize=4096)
 def parse_ip(value: str) -> str | None:
     """The canonical form of one address (port and brackets removed), or None when it is not one."""
     text = value.strip().strip('"')
@@ -84,6 +86,7 @@ def client_ip(source: Request | Mapping[str, Any], trusted_proxies: int) -> str:
     return peer
 
 
+@lru_cache(maxsize=4096)
 def rate_limit_key_ip(ip: str) -> str:
     """The address as a rate-limit key: IPv4 unchanged, IPv6 as its /64 network (better-auth §2.3).
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import Select, bindparam, delete, select
 
 from app.extensions import db
 from app.modules.auth.crypto import generate_id, hash_token
@@ -73,14 +74,9 @@ def _settings() -> Any:
     return current_app.config["SETTINGS"]
 
 
-def _entry(session: Session, user: User) -> dict[str, Any]:
+def _entry(session: Session, user: User, ext: dict[str, Any]) -> dict[str, Any]:
     body = session_json(session, "")
     body.pop("token")
-    ext: dict[str, Any] = {}
-    # Plugins add what every request would otherwise look up again (the organization plugin: the
-    # default organization). Whatever changes it must invalidate the user's sessions.
-    for enricher in current_app.extensions.get("auth.session_enrichers", ()):
-        ext.update(enricher(session, user))
     return {
         "session": body,
         "user": user_json(user),
@@ -109,13 +105,34 @@ def _user_usable(user: dict[str, Any], now: datetime) -> bool:
     return expires is not None and datetime.fromisoformat(expires.replace("Z", "+00:00")) <= now
 
 
+def _load_statement() -> tuple[Select[Any], list[str]]:
+    """Session, user and the plugins' extra columns in one statement, built once per app.
+
+    Plugins add what every request would otherwise look up again as scalar subqueries
+    (``app.extensions["auth.session_columns"]``: name -> expression factory; the organization
+    plugin: the default organization), so a database lookup stays one round trip. The values are
+    cached with the entry; whatever changes them must invalidate the user's sessions.
+    """
+    cached: tuple[Select[Any], list[str]] | None = current_app.extensions.get("auth.session_statement")
+    if cached is None:
+        columns: dict[str, Callable[[], Any]] = current_app.extensions.get("auth.session_columns", {})
+        names = list(columns)
+        stmt = (
+            select(Session, User, *(columns[name]().label(name) for name in names))
+            .join(User, Session.user_id == User.id)
+            .where(Session.token == bindparam("token_hash"))
+        )
+        cached = (stmt, names)
+        current_app.extensions["auth.session_statement"] = cached
+    return cached
+
+
 def _load(token_hash: str) -> dict[str, Any] | None:
-    row = db.session.execute(
-        select(Session, User).join(User, Session.user_id == User.id).where(Session.token == token_hash)
-    ).first()
+    stmt, names = _load_statement()
+    row = db.session.execute(stmt, {"token_hash": token_hash}).first()
     if row is None:
         return None
-    return _entry(row[0], row[1])
+    return _entry(row[0], row[1], {name: row[index + 2] for index, name in enumerate(names)})
 
 
 def resolve_token(token: str) -> ResolvedSession | None:

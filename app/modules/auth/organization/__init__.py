@@ -19,13 +19,13 @@ def init_app(app: Flask) -> None:
         org_routes,
     )
     from app.modules.auth.organization.context import (
+        default_organization_column,
         default_organization_context,
-        default_organization_enricher,
         member_permission_check,
     )
     from app.modules.auth.organization.settings import load_organization_settings
 
     app.extensions["auth.organization.settings"] = load_organization_settings(app)
     app.extensions["auth.context_hooks"].append(default_organization_context)
-    app.extensions["auth.session_enrichers"].append(default_organization_enricher)
+    app.extensions["auth.session_columns"]["defaultOrganizationId"] = default_organization_column
     app.extensions["auth.member_permission_check"] = member_permission_check

@@ -12,7 +12,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import g
+from sqlalchemy import select
 
+from app.modules.auth.models import Session
+from app.modules.auth.organization.models import Member
 from app.modules.auth.organization.service import member_has_permission, oldest_membership
 
 
@@ -26,12 +29,17 @@ def current_organization_id() -> str | None:
     return organization_id
 
 
-def default_organization_enricher(session: Any, user: Any) -> dict[str, Any]:
-    """``auth.session_enrichers`` entry: the default organization, cached with the session so the
-    bridge answers it without a query (kept true by ``service.memberships_changed``)."""
-    if session.active_organization_id is not None:
-        return {}
-    return {"defaultOrganizationId": oldest_membership(user.id)}
+def default_organization_column() -> Any:
+    """``auth.session_columns`` entry: the user's oldest membership, loaded with the session in the
+    same statement and cached with it, so the bridge answers it without a query of its own (kept
+    true by ``service.memberships_changed``)."""
+    return (
+        select(Member.organization_id)
+        .where(Member.user_id == Session.user_id)
+        .order_by(Member.created_at, Member.id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def default_organization_context() -> None:
