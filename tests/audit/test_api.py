@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app.core.errors import ApiError
 from app.modules import audit_logger
 from tests.audit.conftest import sample
 
@@ -112,31 +111,6 @@ def test_a_forged_cursor_is_a_400(audit_app: Flask) -> None:
     response = _get(audit_app, cursor="not-a-cursor")
     assert response.status_code == 400
     assert response.get_json()["code"] == "INVALID_CURSOR"
-
-
-class _RefusingPolicy:
-    """Records what the guard asks; refuses roles (the auth module's policy is not here yet)."""
-
-    def __init__(self) -> None:
-        self.asked: list[tuple[str, ...]] = []
-
-    def authenticate(self) -> None:
-        return None
-
-    def check_roles(self, roles: Sequence[str]) -> None:
-        self.asked.append(tuple(roles))
-        raise ApiError(403, "FORBIDDEN", "not an admin")
-
-    def check_permissions(self, permissions: object) -> None:
-        return None
-
-
-def test_reading_requires_the_admin_role(audit_app: Flask) -> None:
-    policy = _RefusingPolicy()
-    audit_app.extensions["access_policy"] = policy
-    response = _get(audit_app)
-    assert response.status_code == 403
-    assert policy.asked == [("admin",)]
 
 
 def test_documented_in_openapi(audit_app: Flask) -> None:
