@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
@@ -349,3 +349,33 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env_file: str |
             log.warning("AUTH__SECRET is not set; using a generated one: sessions end when the process does")
         settings = settings.model_copy(update={"auth": settings.auth.model_copy(update={"secret": generated})})
     return settings
+
+
+SectionT = TypeVar("SectionT", bound=BaseSettings)
+
+
+def load_section(model: type[SectionT], overrides: Mapping[str, Any] | None = None) -> SectionT:
+    """A module's own settings: ``model`` is a ``BaseSettings`` whose ``env_prefix`` names them
+    (``MODULES__AUDIT__``, ``AUTH__API_KEY__``...). Read from the environment and ``.env`` like the
+    rest, with ``create_app``'s overrides (``app.config["SETTINGS_OVERRIDES"]``) on top; a wrong value
+    is a :class:`ConfigError` naming the variable."""
+    prefix = str(model.model_config.get("env_prefix", "")).upper()
+    picked = {
+        key.upper().removeprefix(prefix).lower(): value
+        for key, value in (overrides or {}).items()
+        if key.upper().startswith(prefix) and key.upper() != prefix.rstrip("_")
+    }
+    picked = {key: value for key, value in picked.items() if key in model.model_fields}
+    env_file = os.environ.get("APP_ENV_FILE", ".env") or None
+    try:
+        return model(_env_file=env_file, **picked)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = prefix + "__".join(str(part) for part in first["loc"]).upper()
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "bool_parsing":
+            message = "is not a boolean; expected true or false"
+        elif not message.startswith(("is ", "has ", "names ", "needs ")):
+            message = f"is invalid: {message}"
+        shown = "" if name.endswith(("SECRET", "PASSWORD")) or name == prefix else f"={first.get('input')!r}"
+        raise ConfigError(f"{name}{shown} {message}" if name != prefix else message) from None

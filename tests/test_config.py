@@ -30,8 +30,16 @@ BAD = [
         {"MODULES__TENANT": "true", "MODULES__AUTH": "false"},
         "MODULES__TENANT=true needs MODULES__AUTH=true",
     ),
+    ({"KEYCLOAK__ENABLED": "true"}, "KEYCLOAK__ISSUER is required when KEYCLOAK__ENABLED=true"),
+    # Modules' and plugins' own settings (config.load_section) stop the start the same way.
+    ({"AUTH__TWO_FACTOR__DIGITS": "six"}, "AUTH__TWO_FACTOR__DIGITS='six' is invalid: Input should be a valid integer"),
+    ({"AUTH__JWT__ALG": "none"}, "AUTH__JWT__ALG='none' is invalid"),
+    ({"MODULES__AUDIT": "true", "MODULES__AUDIT__QUEUE_SIZE": "0"}, "MODULES__AUDIT__QUEUE_SIZE='0' is invalid"),
 ]
-IDS = ["bool", "db-url", "db-backend", "redis-url", "short-secret", "missing-secret", "tenant-without-auth"]
+IDS = [
+    "bool", "db-url", "db-backend", "redis-url", "short-secret", "missing-secret", "tenant-without-auth",
+    "keycloak-incomplete", "two-factor-digits", "jwt-alg", "audit-queue",
+]
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:

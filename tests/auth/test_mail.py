@@ -456,3 +456,17 @@ def test_user_chosen_names_cannot_break_the_subject() -> None:
 def test_auth_mails_outside_an_app_use_the_given_name() -> None:
     message = emails.password_reset_email("ada@example.test", "http://l/r", app_name="Acme")
     assert message.subject == "Reset your Acme password"
+
+
+def test_console_mail_in_production_is_warned_about_once_up(
+    make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="app.modules.auth.mail"):
+        make_app(APP_ENV="production", AUTH__SECRET="p" * 40)
+    assert "MAIL__BACKEND=console in production" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="app.modules.auth.mail"):
+        make_app()
+    assert "MAIL__BACKEND=console" not in caplog.text

@@ -7,15 +7,11 @@ factory keeps its overrides in ``app.config["SETTINGS_OVERRIDES"]``, from those 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
-
 from flask import Flask
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config import ConfigError
+from config import load_section
 
 ENV_PREFIX = "MODULES__AUDIT__"
 
@@ -41,26 +37,6 @@ class AuditSettings(BaseSettings):
     retry_max_delay: float = Field(default=5.0, gt=0, le=300)
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    name = ENV_PREFIX + "__".join(str(part) for part in first["loc"]).upper()
-    message = first["msg"].removeprefix("Value error, ")
-    return f"{name}={first.get('input')!r} is invalid: {message}"
-
-
-def _overrides(app: Flask) -> dict[str, Any]:
-    raw: Mapping[str, Any] = app.config.get("SETTINGS_OVERRIDES") or {}
-    return {
-        key.upper().removeprefix(ENV_PREFIX).lower(): value
-        for key, value in raw.items()
-        if key.upper().startswith(ENV_PREFIX)
-    }
-
-
 def load_audit_settings(app: Flask) -> AuditSettings:
     """Read and check the settings; a bad value raises ``ConfigError`` naming the variable."""
-    env_file = os.environ.get("APP_ENV_FILE", ".env") or None
-    try:
-        return AuditSettings(_env_file=env_file, **_overrides(app))
-    except ValidationError as error:
-        raise ConfigError(_describe(error)) from None
+    return load_section(AuditSettings, app.config.get("SETTINGS_OVERRIDES"))

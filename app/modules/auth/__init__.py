@@ -61,7 +61,9 @@ class AuthModule(AppModule):
 
     def on_ready(self, app: Flask) -> None:
         from app.modules.auth.bootstrap import bootstrap_admin
+        from app.modules.auth.mail import warn_when_undelivered
 
+        warn_when_undelivered(app.config["SETTINGS"])
         bootstrap_admin(app)
 
     def on_close(self, app: Flask) -> None:

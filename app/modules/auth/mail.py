@@ -237,9 +237,14 @@ def mailer_from_settings(settings: Settings) -> Mailer:
         if not settings.mail.file:  # config.py already refuses this; keep the type checker honest
             raise MailError("MAIL__FILE is required when MAIL__BACKEND=file")
         return FileMailer(settings.mail.file)
-    if settings.is_production:
-        log.warning("MAIL__BACKEND=console in production: mails are only logged, never delivered")
     return ConsoleMailer(settings.mail.from_address)
+
+
+def warn_when_undelivered(settings: Settings) -> None:
+    """Said once the app is up (not while settings are still being checked): a production app whose
+    mails only reach the log is almost always a mistake."""
+    if settings.is_production and settings.mail.backend == "console":
+        log.warning("MAIL__BACKEND=console in production: mails are only logged, never delivered")
 
 
 def init_mailer(app: Flask) -> Mailer:

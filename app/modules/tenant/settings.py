@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
-
 from flask import Flask
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config import ConfigError
+from config import load_section
 
 ENV_PREFIX = "MODULES__TENANT__"
 
@@ -37,17 +33,6 @@ class TenantSettings(BaseSettings):
 
 def load_tenant_settings(app: Flask) -> TenantSettings:
     """Environment, then the factory's overrides; a bad value raises ``ConfigError`` naming it."""
-    raw: Mapping[str, Any] = app.config.get("SETTINGS_OVERRIDES") or {}
-    overrides = {
-        key.upper().removeprefix(ENV_PREFIX).lower(): value
-        for key, value in raw.items()
-        if key.upper().startswith(ENV_PREFIX)
-    }
-    env_file = os.environ.get("APP_ENV_FILE", ".env") or None
-    try:
-        return TenantSettings(_env_file=env_file, **overrides)
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = ENV_PREFIX + "__".join(str(part) for part in first["loc"]).upper()
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{name}={first.get('input')!r} is invalid: {message}" if first["loc"] else message) from None
+    return load_section(TenantSettings, app.config.get("SETTINGS_OVERRIDES"))
+
+

@@ -8,6 +8,8 @@ from flask import Flask
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from config import load_section
+
 PREFIX = "AUTH__ADMIN__"
 _EXTENSION = "auth.admin.options"
 
@@ -41,8 +43,6 @@ class AdminOptions(BaseSettings):
         """Built once per app: environment, then the app's ``create_app`` overrides on top."""
         found = app.extensions.get(_EXTENSION)
         if not isinstance(found, AdminOptions):
-            overrides = app.config.get("SETTINGS_OVERRIDES") or {}
-            values = {k[len(PREFIX):].lower(): v for k, v in overrides.items() if k.upper().startswith(PREFIX)}
-            found = cls(**values)
+            found = load_section(cls, app.config.get("SETTINGS_OVERRIDES"))
             app.extensions[_EXTENSION] = found
         return found

@@ -8,15 +8,13 @@ writes into every new key.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from flask import Flask
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from config import ConfigError
+from config import load_section
 
 ENV_PREFIX = "AUTH__API_KEY__"
 _EXTENSION = "auth.api_key.settings"
@@ -71,24 +69,9 @@ class ApiKeySettings(BaseSettings):
         return [part.lower() for part in value]
 
 
-def _overrides(app: Flask) -> dict[str, Any]:
-    raw: Mapping[str, Any] = app.config.get("SETTINGS_OVERRIDES") or {}
-    return {
-        key.upper().removeprefix(ENV_PREFIX).lower(): value
-        for key, value in raw.items()
-        if key.upper().startswith(ENV_PREFIX)
-    }
-
-
 def load_settings(app: Flask) -> ApiKeySettings:
     """Read and check the settings once per app; a bad value raises ``ConfigError`` naming it."""
-    env_file = os.environ.get("APP_ENV_FILE", ".env") or None
-    try:
-        settings = ApiKeySettings(_env_file=env_file, **_overrides(app))
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = ENV_PREFIX + "__".join(str(part) for part in first["loc"]).upper()
-        raise ConfigError(f"{name} is invalid: {first['msg'].removeprefix('Value error, ')}") from None
+    settings = load_section(ApiKeySettings, app.config.get("SETTINGS_OVERRIDES"))
     app.extensions[_EXTENSION] = settings
     return settings
 

@@ -6,15 +6,13 @@ Read from the environment (and ``.env``), then from the application factory's ov
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from flask import Flask, current_app
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config import ConfigError
+from config import load_section
 
 ENV_PREFIX = "AUTH__JWT__"
 _EXTENSION = "auth.jwt.settings"
@@ -49,24 +47,9 @@ class JwtSettings(BaseSettings):
     leeway: int = Field(default=0, ge=0, le=300)
 
 
-def _overrides(app: Flask) -> dict[str, Any]:
-    raw: Mapping[str, Any] = app.config.get("SETTINGS_OVERRIDES") or {}
-    return {
-        key.upper().removeprefix(ENV_PREFIX).lower(): value
-        for key, value in raw.items()
-        if key.upper().startswith(ENV_PREFIX)
-    }
-
-
 def load_settings(app: Flask) -> JwtSettings:
     """Read and check the settings once per app; a bad value raises ``ConfigError`` naming it."""
-    env_file = os.environ.get("APP_ENV_FILE", ".env") or None
-    try:
-        settings = JwtSettings(_env_file=env_file, **_overrides(app))
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = ENV_PREFIX + "__".join(str(part) for part in first["loc"]).upper()
-        raise ConfigError(f"{name} is invalid: {first['msg'].removeprefix('Value error, ')}") from None
+    settings = load_section(JwtSettings, app.config.get("SETTINGS_OVERRIDES"))
     app.extensions[_EXTENSION] = settings
     return settings
 

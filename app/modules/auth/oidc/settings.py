@@ -6,15 +6,10 @@ its package.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
-
 from flask import Flask
-from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config import ConfigError
+from config import load_section
 
 ENV_PREFIX = "KEYCLOAK__"
 
@@ -30,17 +25,6 @@ class OidcExtraSettings(BaseSettings):
 
 
 def load_extra_settings(app: Flask) -> OidcExtraSettings:
-    raw: Mapping[str, Any] = app.config.get("SETTINGS_OVERRIDES") or {}
-    fields = set(OidcExtraSettings.model_fields)
-    overrides = {
-        name: value
-        for key, value in raw.items()
-        if key.upper().startswith(ENV_PREFIX) and (name := key.upper().removeprefix(ENV_PREFIX).lower()) in fields
-    }
-    env_file = os.environ.get("APP_ENV_FILE", ".env") or None
-    try:
-        return OidcExtraSettings(_env_file=env_file, **overrides)
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = f"{ENV_PREFIX}{'__'.join(str(p) for p in first['loc']).upper()}"
-        raise ConfigError(f"{name}={first.get('input')!r} is invalid: {first['msg']}") from None
+    return load_section(OidcExtraSettings, app.config.get("SETTINGS_OVERRIDES"))
+
+

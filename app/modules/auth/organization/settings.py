@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
-
 from flask import Flask, current_app
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config import ConfigError
+from config import load_section
 
 ENV_PREFIX = "AUTH__ORGANIZATION__"
 
@@ -32,25 +28,11 @@ class OrganizationSettings(BaseSettings):
     invitation_url: str = "{base_url}/accept-invitation/{id}"
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    name = ENV_PREFIX + "__".join(str(part) for part in first["loc"]).upper()
-    return f"{name}={first.get('input')!r} is invalid: {first['msg']}"
 
 
 def load_organization_settings(app: Flask) -> OrganizationSettings:
     """Environment, then the factory's overrides; a bad value raises ``ConfigError`` naming it."""
-    raw: Mapping[str, Any] = app.config.get("SETTINGS_OVERRIDES") or {}
-    overrides = {
-        key.upper().removeprefix(ENV_PREFIX).lower(): value
-        for key, value in raw.items()
-        if key.upper().startswith(ENV_PREFIX)
-    }
-    env_file = os.environ.get("APP_ENV_FILE", ".env") or None
-    try:
-        return OrganizationSettings(_env_file=env_file, **overrides)
-    except ValidationError as error:
-        raise ConfigError(_describe(error)) from None
+    return load_section(OrganizationSettings, app.config.get("SETTINGS_OVERRIDES"))
 
 
 def org_settings() -> OrganizationSettings:

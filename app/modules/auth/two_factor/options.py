@@ -6,6 +6,8 @@ from flask import Flask
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config import load_section
+
 PREFIX = "AUTH__TWO_FACTOR__"
 _EXTENSION = "auth.two_factor.options"
 
@@ -32,8 +34,6 @@ class TwoFactorOptions(BaseSettings):
         """Built once per app: environment, then the app's ``create_app`` overrides on top."""
         found = app.extensions.get(_EXTENSION)
         if not isinstance(found, TwoFactorOptions):
-            overrides = app.config.get("SETTINGS_OVERRIDES") or {}
-            values = {k[len(PREFIX):].lower(): v for k, v in overrides.items() if k.upper().startswith(PREFIX)}
-            found = cls(**values)
+            found = load_section(cls, app.config.get("SETTINGS_OVERRIDES"))
             app.extensions[_EXTENSION] = found
         return found
