@@ -50,3 +50,19 @@ def read_outbox(path: str, to: str, *, count: int = 1, timeout: float = 5.0) -> 
         if len(mails) >= count or time.monotonic() > deadline:
             return mails
         time.sleep(0.02)
+
+
+def verify_email(app: Any, email: str) -> None:
+    """Mark the address verified, as the verification link would (invitations need it)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.modules.auth.models import User
+    from app.modules.auth.sessions import invalidate_user
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user is not None
+        user.email_verified = True
+        invalidate_user(user.id)
+        db.session.commit()

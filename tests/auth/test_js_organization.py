@@ -29,6 +29,7 @@ def test_organization_lifecycle_with_the_js_client(live_server: LiveServer) -> N
     out = run_node("organization-flows.mjs", live_server.url, str(live_server.outbox), "lifecycle")
     second = out["secondEmail"]
 
+    assert out["verified"] == 200  # invitations need a verified address: the mailed link verified it
     assert ok(out["checkSlugFree"]) == {"status": True}
     org = ok(out["create"])
     assert (org["slug"], org["metadata"]) == (out["slug"], {"plan": "pro"})

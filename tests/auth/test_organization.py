@@ -13,7 +13,7 @@ from app.extensions import db
 from app.modules.auth.identity import resolve_identity
 from app.modules.auth.models import utcnow
 from app.modules.auth.organization.models import Invitation, Member
-from tests.auth.helpers import ORIGIN, post, read_outbox, sign_up
+from tests.auth.helpers import ORIGIN, post, read_outbox, sign_up, verify_email
 
 SESSION_COOKIE = "better-auth.session_token"
 
@@ -38,6 +38,7 @@ def join(app: Flask, owner: FlaskClient, org_id: str, email: str, role: str = "m
     """A second user, invited by ``owner`` and accepted: returns their client."""
     client = app.test_client()
     sign_up(client, email)
+    verify_email(app, email)
     invitation = post(owner, "/organization/invite-member", {"email": email, "role": role, "organizationId": org_id})
     assert invitation.status_code == 200, invitation.json
     accepted = post(client, "/organization/accept-invitation", {"invitationId": invitation.json["id"]})
@@ -126,6 +127,9 @@ def test_invitation_is_mailed_and_only_the_invitee_may_accept(make_app: Any, tmp
 
     bob = app.test_client()
     sign_up(bob, "bob@example.com")
+    unverified = get(bob, "/organization/get-invitation", id=invitation["id"])
+    assert (unverified.status_code, unverified.json["code"]) == (403, "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION")
+    verify_email(app, "bob@example.com")
     details = get(bob, "/organization/get-invitation", id=invitation["id"]).json
     assert (details["organizationName"], details["organizationSlug"], details["inviterEmail"]) == (
         "Acme", "acme", "owner@example.com")

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.modules.auth.models import User, utcnow
 from app.modules.auth.organization.models import Member, Organization
 from app.modules.auth.organization.service import member_has_permission, member_role
-from tests.auth.helpers import post, sign_up
+from tests.auth.helpers import post, sign_up, verify_email
 
 
 def _organization(app: Flask, org_id: str, size: int) -> str:
@@ -80,6 +80,7 @@ def test_role_change_is_seen_at_once_by_another_process(make_app: Any) -> None:
     org_id = post(owner, "/organization/create", {"name": "Acme", "slug": "acme"}).json["id"]
     other = first.test_client()
     sign_up(other, "member@example.com")
+    verify_email(first, "member@example.com")
     invitation = post(owner, "/organization/invite-member", {"email": "member@example.com", "role": "member"}).json
     member = post(other, "/organization/accept-invitation", {"invitationId": invitation["id"]}).json["member"]
 

@@ -5,7 +5,7 @@
 
 import { createAuthClient } from "better-auth/client";
 import { organizationClient } from "better-auth/client/plugins";
-import { BASE_PATH, Device, runAndPrint, uniqueEmail, waitForMail } from "./lib.mjs";
+import { BASE_PATH, Device, readOutbox, runAndPrint, uniqueEmail, waitForMail } from "./lib.mjs";
 
 const [serverURL, outboxPath, flowName] = process.argv.slice(2);
 const PASSWORD = "correct horse battery staple";
@@ -37,6 +37,10 @@ const flows = {
 
     await owner.call("signUp.email", { email: ownerEmail, password: PASSWORD, name: "Owner" });
     await second.call("signUp.email", { email: secondEmail, password: PASSWORD, name: "Second" });
+    // Invitations are for verified addresses: the second user follows the mailed verification link.
+    await second.call("sendVerificationEmail", { email: secondEmail });
+    const verification = await waitForMail(outboxPath, secondEmail);
+    out.verified = (await second.get(verification.url)).status;
 
     out.checkSlugFree = brief(await owner.call("organization.checkSlug", { slug }));
     const created = await owner.call("organization.create", { name: "Acme", slug, metadata: { plan: "pro" } });
@@ -46,9 +50,10 @@ const flows = {
     out.ownerSession = (await owner.session()).data?.session?.activeOrganizationId ?? null;
     out.list = brief(await owner.call("organization.list"));
 
+    const mailsBefore = readOutbox(outboxPath).length;
     const invited = await owner.call("organization.inviteMember", { email: secondEmail, role: "member" });
     out.invite = brief(invited);
-    const mail = await waitForMail(outboxPath, secondEmail);
+    const mail = await waitForMail(outboxPath, secondEmail, { after: mailsBefore });
     out.mailHasId = Boolean(invited.data && mail.url.includes(invited.data.id));
     out.getInvitation = brief(await second.call("organization.getInvitation", { query: { id: invited.data.id } }));
     out.strangerInvitation = brief(await owner.call("organization.getInvitation", { query: { id: invited.data.id } }));

@@ -18,7 +18,7 @@ from app.api.models import Project
 from app.extensions import db
 from app.modules.tenant import TenantScopeError, tenant_unscoped
 from app.modules.tenant.resolver import Tenant
-from tests.auth.helpers import ORIGIN, post, sign_up
+from tests.auth.helpers import ORIGIN, post, sign_up, verify_email
 
 API = "/api/v1/projects"
 
@@ -113,6 +113,7 @@ def test_header_selects_a_tenant_the_caller_belongs_to(tenant_app: Flask, two_te
     alice, bob = two_tenants["alice"], two_tenants["bob"]
     org_b = two_tenants["org_b"]
     invitation = post(bob, "/organization/invite-member", {"email": "alice@example.com", "role": "member"}).json
+    verify_email(tenant_app, "alice@example.com")
     post(alice, "/organization/accept-invitation", {"invitationId": invitation["id"]})  # B is now active
     post(alice, "/organization/set-active", {"organizationId": None})
     as_b = alice.get(API, headers={**ORIGIN, "X-Tenant-ID": org_b}).json["projects"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from flask import g
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -147,6 +148,9 @@ def _own_invitation(invitation_id: str, email: str, *, check_expiry: bool = True
         raise org_error(400, "INVITATION_NOT_FOUND")
     if invitation.email.lower() != email.lower():
         raise org_error(403, "YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION")
+    if org_settings().require_email_verification_on_invitation and not g.user.json.get("emailVerified"):
+        # Without a verified address, whoever signed up first with the invited email would join.
+        raise org_error(403, "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION")
     return invitation
 
 
@@ -249,11 +253,7 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
           responses={400: "Not found", 403: "Addressed to someone else"})
 def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
-    invitation = db.session.get(Invitation, body.invitation_id)
-    if invitation is None or invitation.status != "pending":
-        raise ApiError(400, "INVITATION_NOT_FOUND", "Invitation not found!")
-    if invitation.email.lower() != resolved.user["email"].lower():
-        raise org_error(403, "YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION")
+    invitation = _own_invitation(body.invitation_id, resolved.user["email"], check_expiry=False)
     invitation.status = "rejected"
     db.session.commit()
     audit_logger.log_async(actor_id=resolved.user_id, action="organization.invitation_reject",

@@ -24,6 +24,10 @@ class OrganizationSettings(BaseSettings):
     #: Seconds an invitation stays valid (better-auth: 48 h).
     invitation_expires_in: int = Field(default=172_800, ge=60)
     cancel_pending_invitations_on_re_invite: bool = False
+    #: Only a verified email may read, accept or reject an invitation addressed to it: without it,
+    #: whoever signs up first with the invited address joins (better-auth's
+    #: requireEmailVerificationOnInvitation, on by default here).
+    require_email_verification_on_invitation: bool = True
     #: The link mailed with an invitation; ``{base_url}`` and ``{id}`` are filled in.
     invitation_url: str = "{base_url}/accept-invitation/{id}"
 
