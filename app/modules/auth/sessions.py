@@ -229,8 +229,13 @@ def revoke_by_hash(token_hashes: list[str]) -> None:
 
 
 def revoke_user_sessions(user_id: str, *, keep_hash: str | None = None) -> int:
-    """Delete every session of the user (but ``keep_hash``); returns how many died."""
-    hashes = [h for h in _user_token_hashes(user_id) if h != keep_hash]
+    """Delete every session the user holds (but ``keep_hash``): their own, and those they opened as
+    someone else (admin impersonation), which must not outlive their ban, deletion or password
+    change. Returns how many died."""
+    held = db.session.scalars(
+        select(Session.token).where((Session.user_id == user_id) | (Session.impersonated_by == user_id))
+    )
+    hashes = [h for h in held if h != keep_hash]
     revoke_by_hash(hashes)
     return len(hashes)
 

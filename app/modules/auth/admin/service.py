@@ -114,8 +114,7 @@ def ban(user: User, *, reason: str | None, expires_in: int | None) -> None:
     user.ban_reason = reason or opts.default_ban_reason or "No reason"
     user.ban_expires = utcnow() + timedelta(seconds=expires_in) if expires_in else None
     user.updated_at = utcnow()
-    revoke_user_sessions(user.id)
-    _end_impersonations_by(user.id)
+    revoke_user_sessions(user.id)  # impersonations they run included
 
 
 def unban(user: User) -> None:
@@ -146,6 +145,5 @@ def set_password(user: User, password: str, *, keep_session_hash: str | None = N
 
 
 def remove_user(user: User) -> None:
-    revoke_user_sessions(user.id)
-    _end_impersonations_by(user.id)
+    revoke_user_sessions(user.id)  # impersonations they run included
     db.session.delete(user)
