@@ -68,6 +68,8 @@ def reset_identity() -> None:
     g.auth_source = None
     g.permissions = frozenset()
     g.api_key = None
+    #: The organization an organization-owned API key is scoped to (the key acts there only).
+    g.api_key_organization_id = None
     g.organization_id = None
     g.tenant = None
     g.auth_error = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from flask import current_app, g, request
 
@@ -43,13 +42,10 @@ def _skipped(path: str) -> bool:
     return path in _SKIPPED or path == _AUTH_PREFIX or path.startswith(_AUTH_PREFIX + "/")
 
 
-def _key_organization(api_key: Any) -> str | None:
-    if api_key is None:
-        return None
-    if isinstance(api_key, dict):
-        value = api_key.get("organization_id") or api_key.get("organizationId")
-    else:
-        value = getattr(api_key, "organization_id", None)
+def _key_organization() -> str | None:
+    """The organization an organization-owned API key is scoped to, set by the auth module's
+    API-key resolver (``g.api_key_organization_id``)."""
+    value = g.get("api_key_organization_id")
     return str(value) if value else None
 
 
@@ -66,7 +62,7 @@ def _subdomain_slug(settings: TenantSettings) -> str | None:
 
 def _admit(candidate: str, source: str) -> Tenant | None:
     """The tenant when the caller may act in it, else None."""
-    key_org = _key_organization(g.get("api_key"))
+    key_org = _key_organization()
     if key_org is not None:
         return Tenant(candidate, source, None) if key_org == candidate else None
     role = member_role(g.user.id, candidate)

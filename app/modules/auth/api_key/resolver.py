@@ -91,6 +91,7 @@ def _identify(row: ApiKey, key: str) -> None:
         g.user = AuthUser(_service_user(row))
         g.session = _pseudo_session(row, key, row.id, row.reference_id)
         g.organization_id = row.reference_id
+        g.api_key_organization_id = row.reference_id  # what the tenant module admits the key to
         g.auth_error = api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY")  # not a user session
     else:
         user = db.session.get(User, row.reference_id)
