@@ -12,10 +12,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.core.errors import ApiError
 
@@ -25,10 +25,34 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_MAX_STRING = 10_000
 
 
+#: Largest offset a list endpoint accepts: beyond any table here, and inside every database's integers.
+MAX_OFFSET = 2**31 - 1
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
+
+
+def _refuse_nul(value: Any) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _refuse_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_nul(item)
+
+
 class ApiModel(BaseModel):
-    """Base of request and response schemas: unknown fields are ignored, strings are bounded."""
+    """Base of request and response schemas: unknown fields are ignored, strings are bounded and
+    free of NUL characters (PostgreSQL text cannot hold them; SQLite would, so both refuse)."""
 
     model_config = ConfigDict(extra="ignore", str_max_length=DEFAULT_MAX_STRING, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        _refuse_nul(data)
+        return data
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,30 @@ def reject_oversized_body() -> None:
         raise RequestEntityTooLarge()
 
 
+def _refuse_nul_in_url() -> Response | None:
+    """A NUL in the path or query string is never a valid identifier (and PostgreSQL cannot
+    compare one): 400 before any view runs."""
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        return error_response(400, "VALIDATION_ERROR", "NUL characters are not allowed in the URL")
+    return None
+
+
+def _handle_data_error(error: DataError) -> Response | tuple[str, int]:
+    """The database refused a value the validation let through (out of range, bad encoding):
+    the caller's input, so 400, and the session is rolled back for whatever runs next."""
+    from app.extensions import db
+
+    db.session.rollback()
+    log.warning("database refused a value on %s %s: %s", request.method, request.path, error.orig)
+    if not _wants_json():
+        return "Bad request", 400
+    return error_response(400, "INVALID_INPUT", "A value is outside what the server can store")
+
+
 def register_error_handlers(app: Flask) -> None:
     app.before_request(reject_oversized_body)
+    app.before_request(_refuse_nul_in_url)
+    app.register_error_handler(DataError, _handle_data_error)
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)

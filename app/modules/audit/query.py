@@ -44,7 +44,13 @@ class Filters:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """UTC; instants outside what a datetime holds once in UTC (year 1 at +14:00) are clamped."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if value.year < 2 else datetime.max.replace(tzinfo=UTC)
 
 
 def encode_cursor(last_id: int) -> str:
@@ -55,8 +61,8 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = text.partition(":")
-        if prefix != "audit" or not number.isdigit():
-            raise ValueError(cursor)
+        if prefix != "audit" or not number.isascii() or not number.isdigit() or len(number) > 18:
+            raise ValueError(cursor)  # ids are bigints: 18 digits always fit
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidCursor("the cursor is not one this server returned") from None

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from app.core.api import ApiModel
+from app.core.api import MAX_OFFSET, ApiModel
 from app.modules.auth.schemas import Name, Password, SessionOut, UserOut
 
 Id = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int | float) else v), Field(min_length=1,
@@ -76,7 +76,7 @@ class ListUsersQuery(ApiModel):
     search_operator: Literal["contains", "starts_with", "ends_with"] | None = Field(default=None,
                                                                                    alias="searchOperator")
     limit: Annotated[int | None, Field(ge=0, le=1000)] = None
-    offset: Annotated[int | None, Field(ge=0)] = None
+    offset: Annotated[int | None, Field(ge=0, le=MAX_OFFSET)] = None
     sort_by: Annotated[str | None, Field(max_length=64)] = Field(default=None, alias="sortBy")
     sort_direction: Literal["asc", "desc"] | None = Field(default=None, alias="sortDirection")
     filter_field: Annotated[str | None, Field(max_length=64)] = Field(default=None, alias="filterField")

@@ -6,7 +6,7 @@ Only known fields are accepted (OWASP Mass Assignment Cheat Sheet: an allow-list
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement
@@ -67,7 +67,7 @@ def coerce(field: str, value: Any) -> Any:
     if kind.endswith("?") and value is None:
         return None
     if kind.startswith("str"):
-        if not isinstance(value, str) or len(value) > 5000:
+        if not isinstance(value, str) or len(value) > _max_length(FIELDS[field][0]):
             raise _invalid(field, "string")
         return value
     if kind == "bool":
@@ -84,8 +84,17 @@ def coerce(field: str, value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         from datetime import UTC
 
-        return datetime.fromtimestamp(value / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _invalid(field, "date") from None
     raise _invalid(field, "date")
+
+
+def _max_length(attribute: str) -> int:
+    """The column's own bound (``varchar(255)``), or the API's for unbounded text."""
+    length = getattr(getattr(User, attribute).property.columns[0].type, "length", None)
+    return int(length) if length else 5000
 
 
 def filter_value(column: InstrumentedAttribute[Any], raw: str) -> Any:
@@ -96,8 +105,10 @@ def filter_value(column: InstrumentedAttribute[Any], raw: str) -> Any:
         return raw.lower() == "true"
     if column.key in ("created_at", "updated_at", "ban_expires"):
         try:
-            return parse_iso(raw)
-        except ValueError:
+            parsed = parse_iso(raw)
+            # A date without a zone means UTC, as every date this API answers.
+            return parsed.replace(tzinfo=UTC) if parsed is not None and parsed.tzinfo is None else parsed
+        except (ValueError, OverflowError):
             raise ApiError(400, "VALIDATION_ERROR", "[query.filterValue] Invalid input: expected date") from None
     return raw
 
