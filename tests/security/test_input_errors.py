@@ -35,8 +35,9 @@ def _answered_4xx(response: Any) -> None:
 
 @pytest.fixture
 def env(make_app: AppFactory) -> dict[str, Any]:
-    app = make_app(MODULES__AUDIT="true", MODULES__TENANT="true",
-                   ADMIN__EMAIL=ADMIN_EMAIL, ADMIN__PASSWORD=ADMIN_PASSWORD)
+    app = make_app(
+        MODULES__AUDIT="true", MODULES__TENANT="true", ADMIN__EMAIL=ADMIN_EMAIL, ADMIN__PASSWORD=ADMIN_PASSWORD
+    )
     user = app.test_client()
     user_id = sign_up(user, "ada@example.com")["user"]["id"]
     org = post(user, "/organization/create", {"name": "Acme", "slug": "acme"}).json["id"]
@@ -50,34 +51,48 @@ NUL = "x\x00y"
 
 CASES: dict[str, Call] = {
     # anonymous
-    "sign-up name with NUL": lambda e: e["app"].test_client().post(
-        "/api/v1/auth/sign-up/email", json={"name": NUL, "email": "nul@example.com", "password": PASSWORD},
-        headers=ORIGIN),
+    "sign-up name with NUL": lambda e: (
+        e["app"]
+        .test_client()
+        .post(
+            "/api/v1/auth/sign-up/email",
+            json={"name": NUL, "email": "nul@example.com", "password": PASSWORD},
+            headers=ORIGIN,
+        )
+    ),
     # any signed-in user
     "update-user bio with NUL": lambda e: post(e["user"], "/update-user", {"bio": NUL}),
     "revoke-session token with NUL": lambda e: post(e["user"], "/revoke-session", {"token": NUL}),
-    "organization/create name with NUL": lambda e: post(e["user"], "/organization/create",
-                                                        {"name": NUL, "slug": "nul"}),
+    "organization/create name with NUL": lambda e: post(
+        e["user"], "/organization/create", {"name": NUL, "slug": "nul"}
+    ),
     "organization/get-invitation id with NUL": lambda e: e["user"].get(
-        "/api/v1/auth/organization/get-invitation", query_string={"id": NUL}),
-    "projects create name with NUL": lambda e: e["user"].post("/api/v1/projects", json={"name": NUL},
-                                                              headers=ORIGIN),
+        "/api/v1/auth/organization/get-invitation", query_string={"id": NUL}
+    ),
+    "projects create name with NUL": lambda e: e["user"].post("/api/v1/projects", json={"name": NUL}, headers=ORIGIN),
     "projects get id with NUL": lambda e: e["user"].get("/api/v1/projects/a%00b"),
     "organization/list-members offset 2**63": lambda e: e["user"].get(
-        "/api/v1/auth/organization/list-members", query_string={"offset": BIG}),
+        "/api/v1/auth/organization/list-members", query_string={"offset": BIG}
+    ),
     "api-key/list offset 2**63": lambda e: e["user"].get("/api/v1/auth/api-key/list", query_string={"offset": BIG}),
     "audit cursor id past bigint": lambda e: e["user"].get(
-        "/api/v1/audit",
-        query_string={"cursor": base64.urlsafe_b64encode(b"audit:" + b"9" * 40).decode().rstrip("=")}),
+        "/api/v1/audit", query_string={"cursor": base64.urlsafe_b64encode(b"audit:" + b"9" * 40).decode().rstrip("=")}
+    ),
     # platform admin
-    "admin/update-user firstname of 300 chars": lambda e: post(e["root"], "/admin/update-user",
-                                                               {"userId": e["user_id"], "data": {"firstname": "x" * 300}}),
-    "admin/update-user name of 300 chars": lambda e: post(e["root"], "/admin/update-user",
-                                                          {"userId": e["user_id"], "data": {"name": "x" * 300}}),
-    "admin/create-user lastname of 400 chars": lambda e: post(e["root"], "/admin/create-user", {
-        "email": "new@example.com", "name": "n", "password": PASSWORD, "data": {"lastname": "y" * 400}}),
-    "admin/list-users offset 2**63": lambda e: e["root"].get("/api/v1/auth/admin/list-users",
-                                                             query_string={"offset": BIG}),
+    "admin/update-user firstname of 300 chars": lambda e: post(
+        e["root"], "/admin/update-user", {"userId": e["user_id"], "data": {"firstname": "x" * 300}}
+    ),
+    "admin/update-user name of 300 chars": lambda e: post(
+        e["root"], "/admin/update-user", {"userId": e["user_id"], "data": {"name": "x" * 300}}
+    ),
+    "admin/create-user lastname of 400 chars": lambda e: post(
+        e["root"],
+        "/admin/create-user",
+        {"email": "new@example.com", "name": "n", "password": PASSWORD, "data": {"lastname": "y" * 400}},
+    ),
+    "admin/list-users offset 2**63": lambda e: e["root"].get(
+        "/api/v1/auth/admin/list-users", query_string={"offset": BIG}
+    ),
 }
 
 CASES["admin/update-user banExpires 1e20"] = lambda e: post(
@@ -88,9 +103,11 @@ CASES["admin/update-user banExpires 1e20"] = lambda e: post(
 #: earliest there is. Answered, not refused, and never a 500.
 ODD_DATES: dict[str, Call] = {
     "admin/list-users naive date filter": lambda e: e["root"].get(
-        "/api/v1/auth/admin/list-users", query_string={"filterField": "createdAt", "filterValue": "2020-01-01"}),
+        "/api/v1/auth/admin/list-users", query_string={"filterField": "createdAt", "filterValue": "2020-01-01"}
+    ),
     "audit after year 1 at +14:00": lambda e: e["user"].get(
-        "/api/v1/audit", query_string={"after": "0001-01-01T00:00:00+14:00"}),
+        "/api/v1/audit", query_string={"after": "0001-01-01T00:00:00+14:00"}
+    ),
 }
 
 
