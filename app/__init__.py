@@ -64,6 +64,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=uri,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(uri),
         MAX_CONTENT_LENGTH=settings.max_content_length,
+        # No implicit OPTIONS answers: without CORS configured, better-auth answers none either.
+        PROVIDE_AUTOMATIC_OPTIONS=False,
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]

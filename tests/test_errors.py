@@ -130,7 +130,7 @@ def test_endpoint_validates_the_body(eclient: FlaskClient) -> None:
     body = _assert_envelope(eclient.post("/api/v1/test/things", json={}), 400, "VALIDATION_ERROR")
     assert body["message"].startswith("[body.name] ")
     _assert_envelope(
-        eclient.post("/api/v1/test/things", data="{nope", content_type="application/json"), 400, "INVALID_JSON"
+        eclient.post("/api/v1/test/things", data="{nope", content_type="application/json"), 400, "BAD_REQUEST"
     )
     _assert_envelope(eclient.post("/api/v1/test/things", json=[1, 2]), 400, "VALIDATION_ERROR")
 

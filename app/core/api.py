@@ -70,12 +70,57 @@ class Operation:
     content_type: str = "application/json"
 
 
-def validation_error(error: ValidationError, where: str) -> ApiError:
-    first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    prefix = f"[{where}.{loc}]" if loc else f"[{where}]"
-    return ApiError(400, "VALIDATION_ERROR", f"{prefix} {message}")
+_EXPECTED = {
+    "string": "string", "int": "number", "float": "number", "bool": "boolean", "dict": "object",
+    "list": "array", "model": "object", "datetime": "date",
+}
+
+
+def _received(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "string"
+
+
+def _expected_of(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
+    """What zod would name as expected for a missing field: from the model's annotation."""
+    field = model.model_fields.get(str(loc[0])) if model is not None and loc else None
+    text = str(field.annotation) if field is not None else ""
+    for name, label in (("str", "string"), ("int", "number"), ("float", "number"), ("bool", "boolean"),
+                        ("dict", "object"), ("list", "array")):
+        if name in text:
+            return label
+    return "string"
+
+
+def _issue(detail: Any, model: type[BaseModel] | None) -> str:
+    """One issue in zod's words, as better-auth's clients show them."""
+    kind: str = detail["type"]
+    if kind == "missing":
+        return f"Invalid input: expected {_expected_of(model, detail['loc'])}, received undefined"
+    base = kind.removesuffix("_type").removesuffix("_parsing")
+    if base in _EXPECTED and (kind.endswith("_type") or kind.endswith("_parsing")):
+        return f"Invalid input: expected {_EXPECTED[base]}, received {_received(detail.get('input'))}"
+    message: str = detail["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def validation_error(error: ValidationError, where: str, model: type[BaseModel] | None = None) -> ApiError:
+    """better-auth's VALIDATION_ERROR: every issue as ``[body.field] message``, joined by ``; ``."""
+    issues = []
+    for detail in error.errors():
+        loc = ".".join(str(part) for part in detail["loc"])
+        prefix = f"[{where}.{loc}]" if loc else f"[{where}]"
+        issues.append(f"{prefix} {_issue(detail, model)}")
+    return ApiError(400, "VALIDATION_ERROR", "; ".join(issues))
 
 
 def _read_body() -> dict[str, Any]:
@@ -86,11 +131,16 @@ def _read_body() -> dict[str, Any]:
     if mimetype == "application/x-www-form-urlencoded":
         return request.form.to_dict()
     if mimetype not in ("application/json", "") and not mimetype.endswith("+json"):
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type; send application/json")
+        raise ApiError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f'Content-Type "{mimetype}" is not allowed. Allowed types: application/x-www-form-urlencoded, '
+            "application/json",
+        )
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ApiError(400, "INVALID_JSON", "The request body is not valid JSON") from None
+        raise ApiError(400, "BAD_REQUEST", "Invalid JSON in request body") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -102,14 +152,14 @@ def parse_body(model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(_read_body())
     except ValidationError as error:
-        raise validation_error(error, "body") from None
+        raise validation_error(error, "body", model) from None
 
 
 def parse_query(model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as error:
-        raise validation_error(error, "query") from None
+        raise validation_error(error, "query", model) from None
 
 
 def endpoint(

@@ -147,11 +147,15 @@ def test_change_email_flow(mail_app: Flask, outbox: str) -> None:
     (mail,) = read_outbox(outbox, "new@example.com")
     assert read_outbox(outbox, "taken@example.com", timeout=0.2) == []  # nothing revealed, nothing sent
     link = urlparse(mail["url"])
-    assert client.get(f"{link.path}?{link.query}").json == {"status": True, "user": None}
+    assert parse_qs(link.query)["callbackURL"] == ["/"]  # as better-auth: home after the change
+    followed = client.get(f"{link.path}?{link.query}")
+    assert followed.status_code == 302 and followed.headers["Location"] == "/"
+    assert any(c.startswith("better-auth.session_token=") for c in followed.headers.getlist("Set-Cookie"))
     user = client.get("/api/v1/auth/get-session").json["user"]
     assert user["email"] == "new@example.com" and user["emailVerified"] is True
     # The token is spent once the email changed (better-auth's can be replayed until it expires).
-    assert client.get(f"{link.path}?{link.query}").status_code == 401
+    replay = client.get(f"{link.path}?{link.query}")
+    assert replay.status_code == 302 and replay.headers["Location"] == "/?error=USER_NOT_FOUND"
 
 
 def test_password_reset_flow(mail_app: Flask, outbox: str) -> None:

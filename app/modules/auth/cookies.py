@@ -8,7 +8,8 @@ JavaScript's ``encodeURIComponent`` does, ``HttpOnly; SameSite=Lax; Path=/``, pl
 
 from __future__ import annotations
 
-from flask import Request, Response, current_app
+from flask import Request, current_app
+from werkzeug.wrappers import Response
 
 from app.modules.auth.crypto import cookie_decode, cookie_encode, sign_value, unsign_value
 from config import Settings

@@ -51,7 +51,8 @@ class SignUpBody(ProfileFields):
 
 
 class SignInBody(ApiModel):
-    email: Email
+    #: Checked by the route: a malformed address is better-auth's 400 INVALID_EMAIL here.
+    email: Annotated[str, Field(max_length=320)]
     password: Password
     callback_url: Url | None = Field(default=None, alias="callbackURL")
     remember_me: bool = Field(default=True, alias="rememberMe")
@@ -171,7 +172,7 @@ class TokenAndUser(ApiModel):
 class SignInResponse(ApiModel):
     redirect: bool
     token: str
-    url: str | None = None
+    url: str | None = Field(default=None, description="Present with callbackURL")
     user: UserOut
 
 

@@ -55,7 +55,7 @@ def _restricted_roles(role: str | None) -> str:
 def _pseudo_session(row: ApiKey, key: str, user_id: str, organization_id: str | None) -> dict[str, Any]:
     now = utcnow()
     expires = row.expires_at or now + timedelta(seconds=current_app.config["SETTINGS"].auth.session.expires_in)
-    return {
+    session: dict[str, Any] = {
         "id": row.id,
         "token": key,
         "userId": user_id,
@@ -64,9 +64,10 @@ def _pseudo_session(row: ApiKey, key: str, user_id: str, organization_id: str | 
         "updatedAt": iso(now),
         "ipAddress": g.get("client_ip") or None,
         "userAgent": request.headers.get("User-Agent"),
-        "impersonatedBy": None,
-        "activeOrganizationId": organization_id,
     }
+    if organization_id is not None:  # better-auth's pseudo-session has no such key otherwise
+        session["activeOrganizationId"] = organization_id
+    return session
 
 
 def _service_user(row: ApiKey) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from app.core.api import ApiModel
+from app.core.api import MAX_OFFSET, ApiModel
 
 Millis = Annotated[int, Field(ge=0, le=10 * 365 * 86_400_000)]
 
@@ -58,7 +58,7 @@ class ListKeysQuery(ApiModel):
     config_id: Annotated[str, Field(max_length=64)] | None = Field(default=None, alias="configId")
     organization_id: Annotated[str, Field(max_length=64)] | None = Field(default=None, alias="organizationId")
     limit: Annotated[int, Field(ge=0, le=1000)] | None = None
-    offset: Annotated[int, Field(ge=0)] | None = None
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] | None = None
     sort_by: SortField | None = Field(default=None, alias="sortBy")
     sort_direction: Literal["asc", "desc"] | None = Field(default=None, alias="sortDirection")
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from app.core.api import ApiModel
+from app.core.api import MAX_OFFSET, ApiModel
 
 Id = Annotated[str, Field(min_length=1, max_length=255)]
 Slug = Annotated[str, Field(min_length=1, max_length=255)]
@@ -59,7 +59,7 @@ class FullOrganizationQuery(OrganizationQuery):
 
 class ListMembersQuery(OrganizationQuery):
     limit: int | None = Field(default=None, ge=1, le=10_000)
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=MAX_OFFSET)
     sort_by: Annotated[str | None, Field(max_length=64)] = Field(default=None, alias="sortBy")
     sort_direction: Annotated[str | None, Field(pattern="^(asc|desc)$")] = Field(default=None, alias="sortDirection")
     filter_field: Annotated[str | None, Field(max_length=64)] = Field(default=None, alias="filterField")

@@ -49,14 +49,16 @@ def member_json(member: Member, user: User | None = None) -> dict[str, Any]:
 
 
 def invitation_json(invitation: Invitation) -> dict[str, Any]:
-    return {
+    body = {
         "id": invitation.id,
         "organizationId": invitation.organization_id,
         "email": invitation.email,
         "role": invitation.role,
-        "teamId": invitation.team_id,
         "status": invitation.status,
         "expiresAt": iso(invitation.expires_at),
         "createdAt": iso(invitation.created_at),
         "inviterId": invitation.inviter_id,
     }
+    if invitation.team_id is not None:  # better-auth has the key only with teams
+        body["teamId"] = invitation.team_id
+    return body

@@ -75,7 +75,8 @@ def update_user(body: s.UpdateUserBody) -> ResponseReturnValue:
         resource_id=user.id,
         details={"fields": sorted(changes)},
     )
-    return json_response({"status": True})
+    # better-auth re-sets the session cookie (and set-auth-token) here; clients expect it.
+    return with_session_cookie(json_response({"status": True}), resolved.token, dont_remember=resolved.dont_remember)
 
 
 @bp.post("/change-password")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.core.errors import ApiError
 from app.modules.auth.cookies import clear_session_cookies, set_session_cookie
@@ -14,6 +15,8 @@ from app.modules.auth.passwords import PasswordHasher
 from app.modules.auth.protection import protect
 from app.modules.auth.serializers import user_json
 from app.modules.auth.sessions import ResolvedSession, create_session
+
+R = TypeVar("R", bound=BaseResponse)
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 bp.before_request(protect)
@@ -77,12 +80,12 @@ def start_session(user: User, *, dont_remember: bool) -> tuple[str, Any]:
     return token, session
 
 
-def with_session_cookie(response: Response, token: str, *, dont_remember: bool) -> Response:
+def with_session_cookie(response: R, token: str, *, dont_remember: bool) -> R:
     set_session_cookie(response, token, dont_remember=dont_remember)
     return response
 
 
-def without_session(response: Response) -> Response:
+def without_session(response: R) -> R:
     clear_session_cookies(response)
     return response
 

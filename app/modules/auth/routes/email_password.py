@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, current_app
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
@@ -145,6 +147,10 @@ def _credential_user(email: str, password: str) -> User | None:
 )
 def sign_in(body: s.SignInBody) -> ResponseReturnValue:
     cfg = settings()
+    try:
+        body.email = s.normalize_email(body.email)
+    except ValueError:
+        raise ApiError(400, "INVALID_EMAIL", "Invalid email") from None
     _check_callback(body.callback_url, "INVALID_CALLBACK_URL")
     lockout = current_app.extensions.get("auth.lockout")
     if lockout is not None and lockout.is_locked(body.email):
@@ -181,7 +187,10 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
     db.session.commit()
     audit_logger.log_async(actor_id=user.id, action="auth.sign_in", resource_type="user", resource_id=user.id)
     url = body.callback_url
-    response = json_response({"redirect": bool(url), "token": token, "url": url, "user": user_body(user)})
+    answer: dict[str, Any] = {"redirect": bool(url), "token": token, "user": user_body(user)}
+    if url:  # better-auth leaves the key out without a callbackURL
+        answer["url"] = url
+    response = json_response(answer)
     if url:
         response.headers["Location"] = url
     return with_session_cookie(response, token, dont_remember=not body.remember_me)

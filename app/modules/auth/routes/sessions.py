@@ -42,7 +42,7 @@ from app.modules.auth.sessions import is_fresh, needs_refresh, refresh, revoke_b
 def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
     from flask import g, request
 
-    from app.modules.auth.cookies import cookie_name
+    from app.modules.auth.cookies import SESSION_TOKEN, read_signed_cookie
 
     resolved = resolve_identity()
     auth_error = g.get("auth_error")
@@ -53,8 +53,9 @@ def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
         response = json_response({"session": g.session, "user": g.user.json})
     elif resolved is None:
         response = json_response(None)
-        # A session cookie that no longer resolves (revoked, expired) is cleared, as better-auth does.
-        if request.cookies.get(cookie_name("session_token")):
+        # A genuine session cookie that no longer resolves (revoked, expired) is cleared, as
+        # better-auth does; one whose signature does not verify is none of ours to touch.
+        if read_signed_cookie(request, SESSION_TOKEN) is not None:
             without_session(response)
     else:
         refreshed = False

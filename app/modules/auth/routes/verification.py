@@ -28,7 +28,15 @@ from app.modules.auth.identity import resolve_identity
 from app.modules.auth.mail import Mailer, MailError, Message, get_mailer
 from app.modules.auth.models import Account, User, Verification, utcnow
 from app.modules.auth.passwords import check_password_length
-from app.modules.auth.routes.common import TAGS, bp, hasher, json_response, require_session, settings
+from app.modules.auth.routes.common import (
+    TAGS,
+    bp,
+    hasher,
+    json_response,
+    require_session,
+    settings,
+    with_session_cookie,
+)
 from app.modules.auth.sessions import invalidate_user, revoke_user_sessions
 
 log = logging.getLogger(__name__)
@@ -127,7 +135,8 @@ def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
     if user is None or user.email != claims.get("email"):
         # The email changed since the token was made: the token is spent.
         return _verify_error("USER_NOT_FOUND", "User not found", query.callback_url)
-    if claims.get("requestType") == "change-email-verification":
+    email_changed = claims.get("requestType") == "change-email-verification"
+    if email_changed:
         new_email = str(claims.get("updateTo", ""))
         if db.session.scalar(select(User.id).where(User.email == new_email)):
             return _verify_error("USER_ALREADY_EXISTS", "User already exists", query.callback_url, 400)
@@ -137,9 +146,14 @@ def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
     user.updated_at = utcnow()
     invalidate_user(user.id)
     db.session.commit()
-    if query.callback_url:
-        return redirect(query.callback_url, code=302)
-    return json_response({"status": True, "user": None})
+    response = redirect(query.callback_url, code=302) if query.callback_url else json_response(
+        {"status": True, "user": None}
+    )
+    resolved = resolve_identity() if email_changed else None
+    if resolved is not None and resolved.user_id == user.id:
+        # The signed-in browser gets its session re-set with the new email, as better-auth does.
+        with_session_cookie(response, resolved.token, dont_remember=resolved.dont_remember)
+    return response
 
 
 @bp.post("/change-email")
@@ -167,7 +181,10 @@ def change_email(body: s.ChangeEmailBody) -> ResponseReturnValue:
             }
         )
         send_auth_mail(
-            verification_email(body.new_email, _auth_url("/verify-email", token=token, callbackURL=body.callback_url))
+            # better-auth sends the browser home ("/") after the change when no callbackURL is given.
+            verification_email(
+                body.new_email, _auth_url("/verify-email", token=token, callbackURL=body.callback_url or "/")
+            )
         )
     return json_response({"status": True})
 

@@ -28,7 +28,8 @@ from sqlalchemy import delete, select
 from app.core.errors import ApiError
 from app.extensions import db
 from app.modules.auth.cookies import (
-    clear_session_cookies,
+    SESSION_DATA,
+    SESSION_TOKEN,
     cookie_name,
     delete_cookie,
     read_signed_cookie,
@@ -82,7 +83,9 @@ def start_challenge(user: User, *, dont_remember: bool) -> Response:
     ))
     methods = ["totp"] if _has_verified_totp(user.id) else []
     response = jsonify({"twoFactorRedirect": True, "twoFactorMethods": methods})
-    clear_session_cookies(response)
+    # As better-auth: the session cookies go, dont_remember stays (it belongs to the sign-in).
+    delete_cookie(response, SESSION_TOKEN)
+    delete_cookie(response, SESSION_DATA)
     set_signed_cookie(response, CHALLENGE_COOKIE, challenge_id, options.challenge_max_age)
     return response
 
