@@ -54,8 +54,10 @@ def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
     elif resolved is None:
         response = json_response(None)
         # A genuine session cookie that no longer resolves (revoked, expired) is cleared, as
-        # better-auth does; one whose signature does not verify is none of ours to touch.
-        if read_signed_cookie(request, SESSION_TOKEN) is not None:
+        # better-auth does; one whose signature does not verify is none of ours to touch. A bearer
+        # token stands for the cookie in better-auth (its plugin turns it into one): cleared too.
+        bearer = request.headers.get("Authorization", "")[:7].lower() == "bearer "
+        if bearer or read_signed_cookie(request, SESSION_TOKEN) is not None:
             without_session(response)
     else:
         refreshed = False
