@@ -30,7 +30,7 @@ def _args() -> argparse.Namespace:
     env = os.environ.get
     parser.add_argument("--duration", type=int, default=int(env("BENCH_DURATION", "10")), help="seconds per workload")
     parser.add_argument("--warmup", type=int, default=int(env("BENCH_WARMUP", "2")), help="seconds of unmeasured load")
-    parser.add_argument("--connections", type=int, default=int(env("BENCH_CONNECTIONS", "8")))
+    parser.add_argument("--connections", type=int, default=int(env("BENCH_CONNECTIONS", "32")))
     parser.add_argument("--profiles", default=env("BENCH_PROFILES", ",".join(PROFILES)))
     parser.add_argument("--only", default=env("BENCH_ONLY", ""), help="comma-separated workload names (bare always)")
     parser.add_argument("--database-server", default=env("BENCH_DATABASE_SERVER",
