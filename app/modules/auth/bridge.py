@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, request
+from flask import Flask, g, request
 
 from app.modules.auth.identity import reset_identity, resolve_identity
 
@@ -35,8 +35,10 @@ def is_skipped(path: str) -> bool:
 def bridge() -> None:
     # Start from nothing, even when a caller shares one app context across requests (tests,
     # scripts): what a previous request resolved must never answer for this one.
-    reset_identity()
-    if not is_skipped(request.path):
+    if is_skipped(request.path):
+        reset_identity()
+    else:
+        g.auth_resolved = False  # resolve_identity starts from a clean g itself
         resolve_identity()
 
 

@@ -60,6 +60,15 @@ def active_organization_id(resolved: ResolvedSession) -> str | None:
     return value
 
 
+def target_organization_id(resolved: ResolvedSession, given: str | None, missing: ApiError) -> str:
+    """The organization a request names, else the session's active one; ``missing`` when neither
+    (each endpoint answers better-auth's own error for that)."""
+    organization_id = given or active_organization_id(resolved)
+    if not organization_id:
+        raise missing
+    return organization_id
+
+
 def find_organization(organization_id: str | None = None, slug: str | None = None) -> Organization | None:
     if slug:
         return db.session.scalar(select(Organization).where(Organization.slug == slug))

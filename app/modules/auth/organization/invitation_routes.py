@@ -27,10 +27,10 @@ from app.modules.auth.models import User, utcnow
 from app.modules.auth.organization import schemas as s
 from app.modules.auth.organization.common import (
     TAGS,
-    active_organization_id,
     find_organization,
     org_error,
     set_active_organization,
+    target_organization_id,
 )
 from app.modules.auth.organization.models import Invitation, Member, Organization
 from app.modules.auth.organization.serializers import invitation_json, member_json
@@ -62,8 +62,11 @@ def _check_roles(roles: list[str]) -> None:
 
 
 def _pending(organization_id: str, email: str | None = None) -> list[Invitation]:
-    where = [Invitation.organization_id == organization_id, Invitation.status == "pending",
-             Invitation.expires_at > utcnow()]
+    where = [
+        Invitation.organization_id == organization_id,
+        Invitation.status == "pending",
+        Invitation.expires_at > utcnow(),
+    ]
     if email is not None:
         where.append(Invitation.email == email)
     return list(db.session.scalars(select(Invitation).where(*where).order_by(Invitation.created_at)))
@@ -82,14 +85,17 @@ def visible_invitations(role: str, organization_id: str) -> Sequence[Invitation]
 
 
 @bp.post("/organization/invite-member")
-@endpoint(summary="Invite an email address to the organization (mailed; expires)", tags=TAGS,
-          body=s.InviteMemberBody, response=s.InvitationOut, auth=True,
-          responses={400: "Already a member or invited, unknown role", 403: "Not allowed, or limit reached"})
+@endpoint(
+    summary="Invite an email address to the organization (mailed; expires)",
+    tags=TAGS,
+    body=s.InviteMemberBody,
+    response=s.InvitationOut,
+    auth=True,
+    responses={400: "Already a member or invited, unknown role", 403: "Not allowed, or limit reached"},
+)
 def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
     resolved = require_session()
-    organization_id = body.organization_id or active_organization_id(resolved)
-    if not organization_id:
-        raise org_error(400, "ORGANIZATION_NOT_FOUND")
+    organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "ORGANIZATION_NOT_FOUND"))
     try:
         email = normalize_email(body.email)
     except ValueError:
@@ -130,15 +136,27 @@ def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
     if len(_pending(organization_id)) - len(already) >= options.invitation_limit:
         raise org_error(403, "INVITATION_LIMIT_REACHED")
     invitation = Invitation(
-        id=generate_id(32), organization_id=organization_id, email=email, role=",".join(roles), team_id=None,
-        status="pending", expires_at=expires, created_at=utcnow(), inviter_id=resolved.user_id,
+        id=generate_id(32),
+        organization_id=organization_id,
+        email=email,
+        role=",".join(roles),
+        team_id=None,
+        status="pending",
+        expires_at=expires,
+        created_at=utcnow(),
+        inviter_id=resolved.user_id,
     )
     db.session.add(invitation)
     db.session.commit()
     _send_invitation(invitation, org.name, inviter)
-    audit_logger.log_async(actor_id=resolved.user_id, action="organization.invite", resource_type="invitation",
-                           resource_id=invitation.id, organization_id=organization_id,
-                           details={"role": invitation.role})
+    audit_logger.log_async(
+        actor_id=resolved.user_id,
+        action="organization.invite",
+        resource_type="invitation",
+        resource_id=invitation.id,
+        organization_id=organization_id,
+        details={"role": invitation.role},
+    )
     return json_response(invitation_json(invitation))
 
 
@@ -155,9 +173,14 @@ def _own_invitation(invitation_id: str, email: str, *, check_expiry: bool = True
 
 
 @bp.get("/organization/get-invitation")
-@endpoint(summary="An invitation addressed to the caller, with its organization's name", tags=TAGS,
-          query=s.InvitationQuery, response=s.InvitationDetailsOut, auth=True,
-          responses={400: "Not found or expired", 403: "Addressed to someone else"})
+@endpoint(
+    summary="An invitation addressed to the caller, with its organization's name",
+    tags=TAGS,
+    query=s.InvitationQuery,
+    response=s.InvitationDetailsOut,
+    auth=True,
+    responses={400: "Not found or expired", 403: "Addressed to someone else"},
+)
 def org_get_invitation(query: s.InvitationQuery) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(query.id, resolved.user["email"])
@@ -165,24 +188,36 @@ def org_get_invitation(query: s.InvitationQuery) -> ResponseReturnValue:
     if org is None:
         raise org_error(400, "ORGANIZATION_NOT_FOUND")
     inviter = db.session.execute(
-        select(User.email).join(Member, Member.user_id == User.id)
+        select(User.email)
+        .join(Member, Member.user_id == User.id)
         .where(Member.organization_id == org.id, Member.user_id == invitation.inviter_id)
     ).scalar()
     if inviter is None:
         raise org_error(400, "INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION")
-    return json_response({**invitation_json(invitation), "organizationName": org.name,
-                          "organizationSlug": org.slug, "inviterEmail": inviter})
+    return json_response(
+        {
+            **invitation_json(invitation),
+            "organizationName": org.name,
+            "organizationSlug": org.slug,
+            "inviterEmail": inviter,
+        }
+    )
 
 
 @bp.get("/organization/list-invitations")
-@endpoint(summary="The organization's invitations (needs invitation:create)", tags=TAGS,
-          query=s.ListInvitationsQuery, response=list[s.InvitationOut], auth=True,
-          responses={403: "Not a member, or not allowed"})
+@endpoint(
+    summary="The organization's invitations (needs invitation:create)",
+    tags=TAGS,
+    query=s.ListInvitationsQuery,
+    response=list[s.InvitationOut],
+    auth=True,
+    responses={403: "Not a member, or not allowed"},
+)
 def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
     resolved = require_session()
-    organization_id = query.organization_id or active_organization_id(resolved)
-    if not organization_id:
-        raise ApiError(400, "BAD_REQUEST", "Organization ID is required")
+    organization_id = target_organization_id(
+        resolved, query.organization_id, ApiError(400, "BAD_REQUEST", "Organization ID is required")
+    )
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise ApiError(403, "FORBIDDEN", "You are not a member of this organization")
@@ -192,9 +227,14 @@ def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
 
 
 @bp.get("/organization/list-user-invitations")
-@endpoint(summary="Pending invitations addressed to the caller's (verified) email", tags=TAGS,
-          query=s.ListUserInvitationsQuery, response=list[s.UserInvitationOut], auth=True,
-          responses={403: "Email not verified"})
+@endpoint(
+    summary="Pending invitations addressed to the caller's (verified) email",
+    tags=TAGS,
+    query=s.ListUserInvitationsQuery,
+    response=list[s.UserInvitationOut],
+    auth=True,
+    responses={403: "Email not verified"},
+)
 def org_list_user_invitations(query: s.ListUserInvitationsQuery) -> ResponseReturnValue:
     resolved = require_session()
     if query.email:
@@ -202,7 +242,8 @@ def org_list_user_invitations(query: s.ListUserInvitationsQuery) -> ResponseRetu
     if not resolved.user.get("emailVerified"):
         raise org_error(403, "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION")
     rows = db.session.execute(
-        select(Invitation, Organization.name).join(Organization, Organization.id == Invitation.organization_id)
+        select(Invitation, Organization.name)
+        .join(Organization, Organization.id == Invitation.organization_id)
         .where(Invitation.email == resolved.user["email"].lower(), Invitation.status == "pending")
         .order_by(Invitation.created_at)
     ).all()
@@ -210,9 +251,14 @@ def org_list_user_invitations(query: s.ListUserInvitationsQuery) -> ResponseRetu
 
 
 @bp.post("/organization/accept-invitation")
-@endpoint(summary="Accept an invitation addressed to the caller; joins and activates the organization",
-          tags=TAGS, body=s.InvitationIdBody, response=s.InvitationResultOut, auth=True,
-          responses={400: "Not found or expired", 403: "Someone else's, or membership limit reached"})
+@endpoint(
+    summary="Accept an invitation addressed to the caller; joins and activates the organization",
+    tags=TAGS,
+    body=s.InvitationIdBody,
+    response=s.InvitationResultOut,
+    auth=True,
+    responses={400: "Not found or expired", 403: "Someone else's, or membership limit reached"},
+)
 def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(body.invitation_id, resolved.user["email"])
@@ -223,14 +269,21 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     if (count or 0) >= org_settings().membership_limit:
         raise org_error(403, "ORGANIZATION_MEMBERSHIP_LIMIT_REACHED")
     claimed = db.session.execute(
-        update(Invitation).where(Invitation.id == invitation.id, Invitation.status == "pending")
-        .values(status="accepted").execution_options(synchronize_session=False)
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.status == "pending")
+        .values(status="accepted")
+        .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise org_error(400, "INVITATION_NOT_FOUND")
-    member = Member(id=generate_id(32), organization_id=organization_id, user_id=resolved.user_id,
-                    role=",".join(parse_role_list(invitation.role)) or "member", created_at=utcnow())
+    member = Member(
+        id=generate_id(32),
+        organization_id=organization_id,
+        user_id=resolved.user_id,
+        role=",".join(parse_role_list(invitation.role)) or "member",
+        created_at=utcnow(),
+    )
     db.session.add(member)
     set_active_organization(resolved, organization_id)
     memberships_changed(resolved.user_id)
@@ -241,30 +294,50 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
         raise org_error(400, "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION") from None
     forget_memberships()
     db.session.refresh(invitation)
-    audit_logger.log_async(actor_id=resolved.user_id, action="organization.join", resource_type="member",
-                           resource_id=member.id, organization_id=organization_id,
-                           details={"invitation": invitation.id, "role": member.role})
+    audit_logger.log_async(
+        actor_id=resolved.user_id,
+        action="organization.join",
+        resource_type="member",
+        resource_id=member.id,
+        organization_id=organization_id,
+        details={"invitation": invitation.id, "role": member.role},
+    )
     return json_response({"invitation": invitation_json(invitation), "member": member_json(member)})
 
 
 @bp.post("/organization/reject-invitation")
-@endpoint(summary="Reject an invitation addressed to the caller", tags=TAGS, body=s.InvitationIdBody,
-          response=s.InvitationResultOut, auth=True,
-          responses={400: "Not found", 403: "Addressed to someone else"})
+@endpoint(
+    summary="Reject an invitation addressed to the caller",
+    tags=TAGS,
+    body=s.InvitationIdBody,
+    response=s.InvitationResultOut,
+    auth=True,
+    responses={400: "Not found", 403: "Addressed to someone else"},
+)
 def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(body.invitation_id, resolved.user["email"], check_expiry=False)
     invitation.status = "rejected"
     db.session.commit()
-    audit_logger.log_async(actor_id=resolved.user_id, action="organization.invitation_reject",
-                           resource_type="invitation", resource_id=invitation.id,
-                           organization_id=invitation.organization_id)
+    audit_logger.log_async(
+        actor_id=resolved.user_id,
+        action="organization.invitation_reject",
+        resource_type="invitation",
+        resource_id=invitation.id,
+        organization_id=invitation.organization_id,
+    )
     return json_response({"invitation": invitation_json(invitation), "member": None})
 
 
 @bp.post("/organization/cancel-invitation")
-@endpoint(summary="Cancel a pending invitation (needs invitation:cancel)", tags=TAGS, body=s.InvitationIdBody,
-          response=s.InvitationOut, auth=True, responses={400: "Not found", 403: "Not allowed"})
+@endpoint(
+    summary="Cancel a pending invitation (needs invitation:cancel)",
+    tags=TAGS,
+    body=s.InvitationIdBody,
+    response=s.InvitationOut,
+    auth=True,
+    responses={400: "Not found", 403: "Not allowed"},
+)
 def org_cancel_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = db.session.get(Invitation, body.invitation_id)
@@ -277,7 +350,11 @@ def org_cancel_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
         raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION")
     invitation.status = "canceled"
     db.session.commit()
-    audit_logger.log_async(actor_id=resolved.user_id, action="organization.invitation_cancel",
-                           resource_type="invitation", resource_id=invitation.id,
-                           organization_id=invitation.organization_id)
+    audit_logger.log_async(
+        actor_id=resolved.user_id,
+        action="organization.invitation_cancel",
+        resource_type="invitation",
+        resource_id=invitation.id,
+        organization_id=invitation.organization_id,
+    )
     return json_response(invitation_json(invitation))

@@ -22,10 +22,10 @@ from app.modules.auth.models import User
 from app.modules.auth.organization import schemas as s
 from app.modules.auth.organization.common import (
     TAGS,
-    active_organization_id,
     find_member_by_id,
     find_organization,
     org_error,
+    target_organization_id,
 )
 from app.modules.auth.organization.models import Member
 from app.modules.auth.organization.serializers import member_json
@@ -100,10 +100,7 @@ def org_get_active_member() -> ResponseReturnValue:
 
 
 def active_organization_id_or_fail(resolved: Any) -> str:
-    organization_id = active_organization_id(resolved)
-    if not organization_id:
-        raise org_error(400, "NO_ACTIVE_ORGANIZATION")
-    return organization_id
+    return target_organization_id(resolved, None, org_error(400, "NO_ACTIVE_ORGANIZATION"))
 
 
 @bp.get("/organization/get-active-member-role")
@@ -129,9 +126,7 @@ def org_get_active_member_role(query: s.ActiveMemberRoleQuery) -> ResponseReturn
           responses={400: "Member or role not found", 403: "Not allowed"})
 def org_update_member_role(body: s.UpdateMemberRoleBody) -> ResponseReturnValue:
     resolved = require_session()
-    organization_id = body.organization_id or active_organization_id(resolved)
-    if not organization_id:
-        raise org_error(400, "NO_ACTIVE_ORGANIZATION")
+    organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "NO_ACTIVE_ORGANIZATION"))
     roles = parse_role_list(body.role)
     if not roles:
         raise ApiError(400, "BAD_REQUEST", "Bad Request")
@@ -181,9 +176,7 @@ def _remove(member: Member) -> dict[str, Any]:
           responses={400: "Member not found, or the only owner", 401: "Not allowed"})
 def org_remove_member(body: s.RemoveMemberBody) -> ResponseReturnValue:
     resolved = require_session()
-    organization_id = body.organization_id or active_organization_id(resolved)
-    if not organization_id:
-        raise org_error(400, "NO_ACTIVE_ORGANIZATION")
+    organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "NO_ACTIVE_ORGANIZATION"))
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise org_error(400, "MEMBER_NOT_FOUND")
@@ -231,9 +224,7 @@ def org_leave_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
           responses={400: "No active organization", 401: "Not a member"})
 def org_has_permission(body: s.HasPermissionBody) -> ResponseReturnValue:
     resolved = require_session()
-    organization_id = body.organization_id or active_organization_id(resolved)
-    if not organization_id:
-        raise org_error(400, "NO_ACTIVE_ORGANIZATION")
+    organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "NO_ACTIVE_ORGANIZATION"))
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise org_error(401, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")

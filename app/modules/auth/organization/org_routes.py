@@ -27,6 +27,7 @@ from app.modules.auth.organization.common import (
     find_organization,
     org_error,
     set_active_organization,
+    target_organization_id,
     with_cookie,
 )
 from app.modules.auth.organization.invitation_routes import visible_invitations
@@ -100,9 +101,7 @@ def org_check_slug(body: s.CheckSlugBody) -> ResponseReturnValue:
           responses={400: "Not a member, or slug taken", 403: "Role lacks organization:update"})
 def org_update_organization(body: s.UpdateOrganizationBody) -> ResponseReturnValue:
     resolved = require_session()
-    organization_id = body.organization_id or active_organization_id(resolved)
-    if not organization_id:
-        raise org_error(400, "ORGANIZATION_NOT_FOUND")
+    organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "ORGANIZATION_NOT_FOUND"))
     member = find_member(resolved.user_id, organization_id)
     if member is None:
         raise org_error(400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
