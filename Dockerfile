@@ -16,12 +16,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /srv/app
 
+# Dependencies first, from the hash-pinned lock (scripts/lock.sh refreshes it): a layer that
+# changes only with the lock, and a build that installs the same bytes every time.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md config.py wsgi.py gunicorn.conf.py ./
 COPY app ./app
 COPY migrations ./migrations
-# Installs the dependencies (and the package); gunicorn and flask import the sources in WORKDIR,
-# where migrations/ sits beside app/.
-RUN pip install . && rm -rf build *.egg-info
+# Then the project alone: its dependencies are all in the lock, and setuptools (its build backend)
+# too, so nothing unpinned is fetched. gunicorn and flask import the sources in WORKDIR, where
+# migrations/ sits beside app/. `pip check` fails the build when the lock misses a dependency.
+RUN pip install --no-deps --no-build-isolation . && pip check && rm -rf build *.egg-info
 
 RUN useradd --system --uid 10001 --home-dir /srv/app --shell /usr/sbin/nologin app \
     && mkdir -p /srv/app/instance \

@@ -51,6 +51,9 @@ if [ -z "${TEST_REDIS_URL:-}" ] && answers 127.0.0.1 6379; then
   export TEST_REDIS_URL=redis://127.0.0.1:6379/0
 fi
 
+echo "==> production install (a fresh venv as the Dockerfile installs it, db upgrade, gunicorn probes)"
+.venv/bin/python scripts/check_production_install.py || fail "production install"
+
 for backend in ${TEST_BACKENDS:-sqlite postgres}; do
   echo "==> pytest on $backend"
   if [ "$backend" = postgres ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
