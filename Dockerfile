@@ -20,7 +20,7 @@ WORKDIR /srv/app
 # changes only with the lock, and a build that installs the same bytes every time.
 COPY requirements.lock ./
 RUN pip install --require-hashes -r requirements.lock
-COPY pyproject.toml README.md config.py wsgi.py gunicorn.conf.py ./
+COPY pyproject.toml README.md config.py serving.py wsgi.py gunicorn.conf.py ./
 COPY app ./app
 COPY migrations ./migrations
 # Then the project alone: its dependencies are all in the lock, and setuptools (its build backend)
@@ -38,4 +38,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/v1/healthz' % os.environ.get('PORT', '8000'), timeout=4)"
 
 # Run `flask --app wsgi db upgrade` once per release (a job, or: docker run IMAGE flask --app wsgi db upgrade).
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+# python -m serving checks every setting (one line, exit 2), then runs gunicorn -c gunicorn.conf.py wsgi:app.
+CMD ["python", "-m", "serving"]

@@ -11,4 +11,4 @@ setup:  ## create .venv and install the project with its dev extras
 
 lint:
 	.venv/bin/ruff check .
-	.venv/bin/mypy app config.py wsgi.py
+	.venv/bin/mypy app config.py serving.py wsgi.py

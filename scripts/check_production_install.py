@@ -8,8 +8,8 @@
 2. Every module of ``app``, ``config``, ``wsgi`` and ``gunicorn.conf.py`` is imported with that venv:
    an import that only a dev extra satisfies fails here.
 3. For SQLite and for PostgreSQL (a fresh database on ``TEST_DATABASE_URL``, with ``TEST_REDIS_URL``
-   as ``REDIS_URL`` when set): ``flask --app wsgi db upgrade``, then gunicorn with
-   ``gunicorn.conf.py`` (two workers, every module on, an admin to bootstrap) must answer
+   as ``REDIS_URL`` when set): ``flask --app wsgi db upgrade``, then the Dockerfile's ``CMD``
+   (gunicorn with ``gunicorn.conf.py``; two workers, every module on, an admin to bootstrap) must answer
    ``/api/v1/healthz`` and ``/api/v1/readyz`` with 200, and stop cleanly on SIGTERM.
 4. ``docker build`` when ``docker info`` succeeds; otherwise it says it skipped and why.
 
@@ -19,6 +19,7 @@ Standard library only: it runs before, and apart from, the dev venv. ``TEST_BACK
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -41,12 +42,12 @@ PYTHON = os.environ.get("PYTHON") or shutil.which("python3.11") or "python3"
 IMPORT_EVERYTHING = """
 import importlib, pkgutil, runpy
 import app
-names = ["config"] + sorted(m.name for m in pkgutil.walk_packages(app.__path__, "app."))
+names = ["config", "serving"] + sorted(m.name for m in pkgutil.walk_packages(app.__path__, "app."))
 for name in names:
     importlib.import_module(name)
 runpy.run_path("gunicorn.conf.py")
 import wsgi
-print(f"{len(names) + 2} modules imported (app.*, config, wsgi, gunicorn.conf.py)")
+print(f"{len(names) + 2} modules imported (app.*, config, serving, wsgi, gunicorn.conf.py)")
 """
 
 
@@ -118,7 +119,8 @@ def install_as_the_dockerfile_does(workdir: Path, venv: Path, env: dict[str, str
         raise RuntimeError("the Dockerfile has no COPY or no RUN pip line: nothing was installed")
     if (venv / "bin" / "pip").exists():
         installed = run([str(venv / "bin" / "pip"), "freeze"], cwd=workdir, env=env)
-        extras = [name for name in ("pytest", "ruff", "mypy", "playwright") if re.search(rf"^{name}==", installed, re.M)]
+        dev_only = ("pytest", "ruff", "mypy", "playwright")
+        extras = [name for name in dev_only if re.search(rf"^{name}==", installed, re.M)]
         if extras:
             raise RuntimeError(f"dev packages in the production venv: {', '.join(extras)}")
 
@@ -141,15 +143,22 @@ def status_of(url: str) -> int:
         return int(error.code)
 
 
+def dockerfile_cmd() -> list[str]:
+    commands = [json.loads(arguments) for instruction, arguments in dockerfile_instructions() if instruction == "CMD"]
+    if not commands or not isinstance(commands[-1], list):
+        raise RuntimeError("the Dockerfile has no CMD in exec form")
+    return [str(part) for part in commands[-1]]
+
+
 def serve_and_probe(workdir: Path, env: dict[str, str], label: str) -> None:
     port = free_port()
     env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2",
            "AUTH__BASE_URL": f"http://127.0.0.1:{port}"}
-    gunicorn = Path(env["VIRTUAL_ENV"]) / "bin" / "gunicorn"
     log_path = workdir.parent / f"gunicorn-{label}.log"
+    command = dockerfile_cmd()  # found on the venv's PATH, as in the image
+    step(f"{label}: CMD {shlex.join(command)}")
     with log_path.open("w") as log:
-        proc = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=workdir, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -32,7 +32,7 @@ fail() { echo "==> FAILED: $*" >&2; status=1; }
 echo "==> ruff"
 .venv/bin/ruff check . || fail ruff
 echo "==> mypy"
-.venv/bin/mypy app config.py wsgi.py || fail mypy
+.venv/bin/mypy app config.py serving.py wsgi.py || fail mypy
 
 answers() {  # answers HOST PORT: is something listening there?
   .venv/bin/python - "$1" "$2" <<'PY'
