@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 MODULE_ORDER: tuple[str, ...] = ("auth", "tenant", "audit")
 
 MIN_SECRET_LENGTH = 32
+
+#: Where development keeps its secret when AUTH__SECRET is unset (``DEV_SECRET_FILE`` moves it): the
+#: server (``make run``) and every ``flask`` command read the same one, so keys and encrypted
+#: columns written by one are readable by the other, and sessions survive restarts.
+DEFAULT_DEV_SECRET_FILE = Path(__file__).resolve().parent / "instance" / "dev-secret"
 
 #: ``scheme://user:password@`` in a URL: the password is masked in error lines.
 _URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
@@ -344,11 +350,52 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env_file: str |
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None
     if not settings.auth.secret and settings.modules.auth:
-        generated = secrets.token_urlsafe(48)
         if settings.app_env is Environment.DEVELOPMENT:
-            log.warning("AUTH__SECRET is not set; using a generated one: sessions end when the process does")
-        settings = settings.model_copy(update={"auth": settings.auth.model_copy(update={"secret": generated})})
+            secret = development_secret(Path(os.environ.get("DEV_SECRET_FILE") or DEFAULT_DEV_SECRET_FILE))
+        else:  # testing: a throwaway secret per process is what tests want
+            secret = secrets.token_urlsafe(48)
+        settings = settings.model_copy(update={"auth": settings.auth.model_copy(update={"secret": secret})})
     return settings
+
+
+def development_secret(path: Path) -> str:
+    """The development secret kept in ``path``, created (mode 0600) by whichever process comes first.
+
+    The file appears whole or not at all (written aside, then hard-linked into place), so two
+    processes starting together (``make run``'s reloader, a ``flask`` command) end with one secret.
+    """
+    try:
+        secret = path.read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    except OSError as error:
+        raise ConfigError(
+            f"AUTH__SECRET is not set and {path} cannot be read ({error.strerror}); set AUTH__SECRET"
+        ) from None
+    if not secret:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                os.link(aside, path)
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+            finally:
+                os.unlink(aside)
+            secret = path.read_text().strip()
+        except OSError as error:
+            raise ConfigError(
+                f"AUTH__SECRET is not set and {path} cannot be created ({error.strerror}); set AUTH__SECRET"
+            ) from None
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"{path} holds a secret of {len(secret)} characters; expected at least {MIN_SECRET_LENGTH} "
+            "(delete the file to get a new one)"
+        )
+    return secret
 
 
 SectionT = TypeVar("SectionT", bound=BaseSettings)

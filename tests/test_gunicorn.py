@@ -69,7 +69,7 @@ def test_two_workers_share_metrics_and_close_modules_on_sigterm(database_url: st
         AUTH__BASE_URL=f"http://127.0.0.1:{port}",
         DATABASE_URL=database_url,
         MODULES__AUDIT="true",
-        LOG_LEVEL="INFO",
+        LOG_LEVEL="DEBUG",  # a module with nothing to close says so at DEBUG
         GUNICORN_BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY="2",
         PYTHONPATH=str(ROOT),

@@ -66,10 +66,13 @@ class AuthModule(AppModule):
         warn_when_undelivered(app.config["SETTINGS"])
         bootstrap_admin(app)
 
-    def on_close(self, app: Flask) -> None:
+    def on_close(self, app: Flask) -> bool:
         executor: ThreadPoolExecutor | None = app.extensions.get("auth.mail_executor")
-        if executor is not None:
-            executor.shutdown(wait=True)  # mails accepted before shutdown are still sent
+        if executor is None:
+            return False
+        started = bool(executor._threads)  # threads start with the first mail: none, nothing to close
+        executor.shutdown(wait=True)  # mails accepted before shutdown are still sent
+        return started
 
     def readiness(self, app: Flask) -> tuple[bool, str]:
         from app.modules.auth import oidc
