@@ -179,6 +179,23 @@ class AdminSettings(_Section):
     password: str | None = None
 
 
+class MetricsSettings(_Section):
+    """Who may read ``/metrics`` and ``/api/v1/version``: ``METRICS__*``."""
+
+    #: When set, both answer only ``Authorization: Bearer <token>`` (401 otherwise).
+    token: str | None = Field(default=None, min_length=16)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class VersionSettings(_Section):
+    #: ``/api/v1/version`` names the Python version only when asked to (it helps an attacker pick exploits).
+    show_python: bool = False
+
+
 class OpenApiSettings(_Section):
     scalar_script_url: str = "https://cdn.jsdelivr.net/npm/@scalar/api-reference"
 
@@ -207,6 +224,8 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     keycloak: KeycloakSettings = KeycloakSettings()
     openapi: OpenApiSettings = OpenApiSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    version: VersionSettings = VersionSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -312,7 +331,7 @@ def _variable_name(loc: tuple[int | str, ...]) -> str:
 
 def _shown(name: str, value: Any) -> str:
     """The offending value as the error line shows it: never a secret, never a URL's password."""
-    if isinstance(value, dict) or name.endswith(("SECRET", "PASSWORD")):
+    if isinstance(value, dict) or name.endswith(("SECRET", "PASSWORD", "TOKEN")):
         return ""
     if isinstance(value, str) and name.endswith("_URL"):
         value = _URL_PASSWORD.sub(r"\1***@", value)

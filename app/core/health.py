@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from app.core.api import ApiModel, endpoint
+from app.core.metrics import require_metrics_token
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ class Readiness(ApiModel):
 class Version(ApiModel):
     name: str
     version: str
-    python: str
+    #: Only with VERSION__SHOW_PYTHON=true.
+    python: str | None = None
     modules: dict[str, bool]
 
 
@@ -107,16 +109,17 @@ def readyz() -> ResponseReturnValue:
 
 
 @bp.get("/version")
-@endpoint(summary="Version of the running application", tags=["Health"], response=Version)
+@endpoint(summary="Version of the running application", tags=["Health"], response=Version,
+          responses={401: "METRICS__TOKEN is set and the request lacks it"})
 def version() -> ResponseReturnValue:
+    require_metrics_token()
     settings = current_app.config["SETTINGS"]
     try:
         app_version = metadata.version("saas-foundation")
     except metadata.PackageNotFoundError:
         app_version = "0.0.0+unknown"
-    return {
-        "name": "saas-foundation",
-        "version": app_version,
-        "python": platform.python_version(),
-        "modules": settings.modules.model_dump(),
-    }
+    body: dict[str, Any] = {"name": "saas-foundation", "version": app_version}
+    if settings.version.show_python:
+        body["python"] = platform.python_version()
+    body["modules"] = settings.modules.model_dump()
+    return body
