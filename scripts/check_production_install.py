@@ -51,8 +51,11 @@ print(f"{len(names) + 2} modules imported (app.*, config, serving, wsgi, gunicor
 """
 
 
+STARTED = time.monotonic()
+
+
 def step(message: str) -> None:
-    print(f"==> {message}", flush=True)
+    print(f"==> [{time.monotonic() - STARTED:5.1f} s] {message}", flush=True)
 
 
 def run(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600) -> str:
@@ -240,7 +243,6 @@ def docker_build() -> None:
 
 
 def main() -> int:
-    started = time.monotonic()
     backends = (os.environ.get("TEST_BACKENDS") or "sqlite postgres").split()
     with tempfile.TemporaryDirectory(prefix="prodcheck-") as tmp:
         venv, workdir = Path(tmp) / "venv", Path(tmp) / "srv" / "app"
@@ -261,7 +263,7 @@ def main() -> int:
         for backend in backends:
             check_backend(backend, workdir, venv, env)
     docker_build()
-    step(f"production install: OK in {time.monotonic() - started:.0f} s")
+    step("production install: OK")
     return 0
 
 
