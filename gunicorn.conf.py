@@ -62,7 +62,10 @@ def on_starting(server: Any) -> None:
     from config import ConfigError, load_settings
 
     try:
-        load_settings()
+        if load_settings().modules.audit:  # its drain must fit in graceful_timeout
+            from app.modules.audit.settings import check_audit_settings
+
+            check_audit_settings()
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)

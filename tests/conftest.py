@@ -166,14 +166,15 @@ AppFactory = Callable[..., Flask]
 
 
 @pytest.fixture
-def make_app(request: pytest.FixtureRequest, database_url: str) -> Iterator[AppFactory]:
+def make_app(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[AppFactory]:
     """``make_app(MODULES__AUDIT="true", ...)``: a fresh app on this test's database, made ready."""
     from app.modules import close_modules, ensure_ready
 
     made: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
-        values = {**BASE_OVERRIDES, "DATABASE_URL": database_url}
+        # The audit spool of this test only: a replay must never reach another test's database.
+        values = {**BASE_OVERRIDES, "DATABASE_URL": database_url, "MODULES__AUDIT__SPOOL_DIR": str(tmp_path / "spool")}
         if BACKEND == "postgres" and REDIS_SERVER:
             values["REDIS_URL"] = request.getfixturevalue("redis_url")
         values.update(overrides)

@@ -2,7 +2,8 @@
 
 ``init_app`` checks the ``MODULES__AUDIT__*`` settings, installs :class:`DatabaseAuditLogger` as
 ``app.extensions["audit_logger"]`` (what ``app.modules.audit_contract`` proxies to), registers
-``GET /api/v1/audit`` and the ``flask audit`` commands. ``on_close`` drains the queue.
+``GET /api/v1/audit`` and the ``flask audit`` commands. ``on_ready`` starts the writer (which
+first writes what stopped processes left in the spool), ``on_close`` drains the spool.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ class AuditModule(AppModule):
         app.extensions["audit_logger"] = DatabaseAuditLogger(app, settings)
         app.register_blueprint(bp)
         app.cli.add_command(audit_cli)
+
+    def on_ready(self, app: Flask) -> None:
+        from app.modules.audit.logger import DatabaseAuditLogger
+
+        logger = app.extensions.get("audit_logger")
+        if isinstance(logger, DatabaseAuditLogger):
+            logger.start()
 
     def on_close(self, app: Flask) -> None:
         from app.modules.audit.logger import DatabaseAuditLogger

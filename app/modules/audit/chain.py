@@ -75,25 +75,54 @@ def chain_rows(entries: Sequence[Mapping[str, Any]], prev_hash: str) -> list[dic
     rows = []
     for entry in entries:
         digest = entry_hash(entry, prev_hash)
-        rows.append({**{name: entry.get(name) for name in HASHED_FIELDS}, "prev_hash": prev_hash, "hash": digest})
+        rows.append({
+            **{name: entry.get(name) for name in HASHED_FIELDS},
+            "entry_id": entry.get("entry_id"),
+            "prev_hash": prev_hash,
+            "hash": digest,
+        })
         prev_hash = digest
     return rows
 
 
-def append_locked(conn: Connection, entries: Sequence[Mapping[str, Any]]) -> None:
-    """Append inside a transaction that already holds the chain's lock."""
-    if entries:
-        conn.execute(insert(table), chain_rows(entries, last_hash(conn)))
+def not_yet_written(conn: Connection, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``entries`` without those whose id is already in the table: a replay writes each once.
+
+    Safe because it runs under the chain's lock, which every writer takes before inserting.
+    """
+    ids = [entry["entry_id"] for entry in entries if entry.get("entry_id")]
+    if not ids:
+        return list(entries)
+    found = set(conn.execute(select(table.c.entry_id).where(table.c.entry_id.in_(ids))).scalars())
+    seen: set[str] = set()
+    fresh = []
+    for entry in entries:
+        entry_id = entry.get("entry_id")
+        if entry_id in found or entry_id in seen:
+            continue
+        if entry_id:
+            seen.add(entry_id)
+        fresh.append(entry)
+    return fresh
 
 
-def append(engine: Engine, entries: Sequence[Mapping[str, Any]]) -> None:
-    """Append ``entries`` in one transaction; errors surface to the caller."""
+def append_locked(conn: Connection, entries: Sequence[Mapping[str, Any]]) -> int:
+    """Append inside a transaction that already holds the chain's lock; the number inserted."""
+    fresh = not_yet_written(conn, entries)
+    if fresh:
+        conn.execute(insert(table), chain_rows(fresh, last_hash(conn)))
+    return len(fresh)
+
+
+def append(engine: Engine, entries: Sequence[Mapping[str, Any]]) -> int:
+    """Append ``entries`` (those not written yet) in one transaction; errors surface to the caller."""
     if not entries:
-        return
+        return 0
     with engine.connect() as conn:
         lock_chain(conn)
-        append_locked(conn, entries)
+        written = append_locked(conn, entries)
         conn.commit()
+    return written
 
 
 def iter_rows(conn: Connection, chunk: int = 1000) -> Iterator[RowMapping]:

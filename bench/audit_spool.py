@@ -1,0 +1,115 @@
+"""What ``audit_logger.log_async`` costs the route that calls it: checks, the spool append, the wake-up.
+
+    .venv/bin/python -m bench.audit_spool [--entries 20000]
+
+Measured in one process, inside a request context (so the request's ip, user agent and id are
+stamped as in a route), with the writer thread draining into a throwaway SQLite database. The
+figure is the median over rounds of 200 calls of the time per call, each round starting with the
+spool drained (a writer that keeps up, as in a worker whose routes log a few entries each); the
+target (< 50 µs) is what lets a route log several entries without it showing. For context the row
+also gives the same calls back to back while the writer drains them (its decoding and inserting
+compete for the GIL: the CPU the insert costs, paid by the process rather than by the call) and
+the share of the call spent checking and encoding the entry (``entry.spool_line``).
+``python -m bench`` measures it too and lists it with the other targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+#: The target of the median cost of one ``log_async`` call, microseconds.
+TARGET_US = 50.0
+ROUND = 200
+
+
+@dataclass(frozen=True)
+class AuditCost:
+    entries: int
+    median_us: float  # median over rounds of the mean time of a call, each round on a drained spool
+    p90_us: float
+    draining_us: float  # the same, back to back while the writer drains them
+    encode_us: float  # of which: checking and encoding the entry (spool_line)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def passed(self) -> bool:
+        return self.median_us < TARGET_US
+
+    def row(self) -> str:
+        return (f"| audit log_async | {self.median_us:.1f} µs/entry (p90 {self.p90_us:.1f}; of which checks "
+                f"and encoding {self.encode_us:.1f}; back to back while draining {self.draining_us:.1f}) | "
+                f"< {TARGET_US:.0f} µs | {'PASS' if self.passed else 'FAIL'} |")
+
+
+def _rounds(call: Any, entries: int, between: Any = None) -> list[float]:
+    times = []
+    for _ in range(max(1, entries // ROUND)):
+        if between is not None:
+            between()
+        start = time.perf_counter()
+        for number in range(ROUND):
+            call(number)
+        times.append((time.perf_counter() - start) / ROUND * 1e6)
+    return times
+
+
+def measure(entries: int = 20_000) -> AuditCost:
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.modules import audit_logger, close_modules, ensure_ready
+    from app.modules.audit.entry import spool_line
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-audit-"))
+    app = create_app({
+        "APP_ENV": "testing", "AUTH__SECRET": "bench-secret-" + "x" * 32, "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}", "MODULES__AUDIT": "true", "MODULES__AUTH": "false",
+        "MODULES__AUDIT__SPOOL_DIR": str(folder / "spool"),
+    })
+    with app.app_context():
+        upgrade()
+    ensure_ready(app)
+    details = {"changed": ["name", "plan"], "plan": "pro"}
+
+    def log(number: int) -> None:
+        audit_logger.log_async(actor_id="user-1", action="project.update", resource_type="project",
+                               resource_id=f"p-{number}", details=details, organization_id="org-1")
+
+    def encode(number: int) -> None:
+        spool_line(actor_id="user-1", action="project.update", resource_type="project",
+                    resource_id=f"p-{number}", details=details, organization_id="org-1")
+
+    def drained() -> None:
+        app.extensions["audit_logger"].flush(120)
+
+    headers = {"User-Agent": "bench/1.0"}
+    with app.test_request_context("/bench", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.1"}):
+        _rounds(log, 2 * ROUND, drained)  # warm up: the writer thread and the first segment
+        logged = _rounds(log, entries, drained)
+        draining = _rounds(log, entries)
+        encoded = _rounds(encode, entries)
+    drained()
+    close_modules(app)
+    deciles = statistics.quantiles(logged, n=10)
+    return AuditCost(entries, statistics.median(logged), deciles[-1], statistics.median(draining),
+                     statistics.median(encoded))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.audit_spool", description=__doc__)
+    parser.add_argument("--entries", type=int, default=20_000)
+    cost = measure(parser.parse_args().entries)
+    print("| row | measured | target | verdict |\n|---|---|---|---|")
+    print(cost.row())
+
+
+if __name__ == "__main__":
+    main()
