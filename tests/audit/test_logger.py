@@ -101,6 +101,7 @@ def test_async_database_errors_are_logged_and_counted_not_raised(
 
 def test_close_drains_every_accepted_entry(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODULES__AUDIT__BATCH_SIZE", "7")  # many small batches
+    monkeypatch.setenv("GUNICORN_GRACEFUL_TIMEOUT", "120")  # a drain of 90 s: time enough on a loaded machine
     app = make_app(MODULES__AUDIT="true", MODULES__AUTH="false")
     written_before = metric("audit_entries_written_total")
     with hold_chain_lock(app.config["SQLALCHEMY_DATABASE_URI"]):
