@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 
 from app.modules.audit.chain import table
 from app.modules.audit.verify import verify_chain
-from tests.audit.conftest import AUDIT_ON
+from tests.audit.conftest import AUDIT_ON, audit_keyring
 from tests.conftest import BASE_OVERRIDES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,7 +117,7 @@ def counted(database_url: str) -> tuple[int, int]:
         drill = table.c.action == "gunicorn.test"
         total = int(conn.execute(select(func.count()).select_from(table).where(drill)).scalar() or 0)
         distinct = int(conn.execute(select(func.count(func.distinct(table.c.resource_id))).where(drill)).scalar() or 0)
-        intact = verify_chain(conn)
+        intact = verify_chain(conn, audit_keyring())
     engine.dispose()
     assert intact.ok, intact.problem
     return total, distinct

@@ -133,7 +133,7 @@ def test_async_entries_are_written_in_order_with_a_valid_chain(audit_app: Flask)
         assert audit_app.extensions["audit_logger"].flush(30)
         audit_logger.log(**sample(action="last"))
         with db.engine.connect() as conn:
-            result = verify_chain(conn)
+            result = verify_chain(conn, audit_app.extensions["audit"].keyring)
         ids = db.session.execute(select(AuditLog.resource_id).where(AuditLog.action == "project.update")
                                  .order_by(AuditLog.id)).scalars().all()
     assert result.ok and result.checked == 52

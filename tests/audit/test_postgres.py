@@ -22,7 +22,7 @@ from app.extensions import db
 from app.modules import audit_logger, close_modules
 from app.modules.audit.chain import table
 from app.modules.audit.verify import verify_chain
-from tests.audit.conftest import AUDIT_ON, hold_chain_lock, sample
+from tests.audit.conftest import AUDIT_ON, audit_keyring, hold_chain_lock, sample
 from tests.conftest import BASE_OVERRIDES, _migrate, _pg_admin_url, create_pg_database, drop_pg_database
 
 pytestmark = pytest.mark.postgres
@@ -59,7 +59,7 @@ def _count(url: str, **where: str) -> int:
         for name, value in where.items():
             stmt = stmt.where(table.c[name] == value)
         found = int(conn.execute(stmt).scalar() or 0)
-        intact = verify_chain(conn)
+        intact = verify_chain(conn, audit_keyring())
     engine.dispose()
     assert intact.ok, intact.problem
     return found

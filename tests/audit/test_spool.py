@@ -136,6 +136,6 @@ def test_both_paths_store_the_same_hashable_entry(audit_app: Flask, method: str)
         getattr(audit_logger, method)(**sample(details={"nested": {"a": [1, 2.5, None, "ü"]}, "big": 10**18}))
         assert audit_app.extensions["audit_logger"].flush(30)
         with db.engine.connect() as conn:
-            assert verify_chain(conn).ok
+            assert verify_chain(conn, audit_app.extensions["audit"].keyring).ok
         row = db.session.execute(select(AuditLog)).scalar_one()
     assert row.details == {"nested": {"a": [1, 2.5, None, "ü"]}, "big": 10**18}

@@ -11,14 +11,17 @@ from __future__ import annotations
 from flask import Flask
 
 from app.modules import AppModule
-from app.modules.audit.settings import AuditSettings, load_audit_settings
+from app.modules.audit.keys import Keyring
+from app.modules.audit.settings import AuditSettings, load_audit_settings, load_keyring
+from config import Settings
 
 
 class AuditState:
     """What the module keeps per application, in ``app.extensions["audit"]``."""
 
-    def __init__(self, settings: AuditSettings) -> None:
+    def __init__(self, settings: AuditSettings, keyring: Keyring) -> None:
         self.settings = settings
+        self.keyring = keyring
 
 
 class AuditModule(AppModule):
@@ -31,8 +34,10 @@ class AuditModule(AppModule):
         from app.modules.audit.logger import DatabaseAuditLogger
 
         settings = load_audit_settings(app)
-        app.extensions["audit"] = AuditState(settings)
-        app.extensions["audit_logger"] = DatabaseAuditLogger(app, settings)
+        config: Settings = app.config["SETTINGS"]
+        keyring = load_keyring(settings, production=config.is_production, auth_secret=config.auth.secret)
+        app.extensions["audit"] = AuditState(settings, keyring)
+        app.extensions["audit_logger"] = DatabaseAuditLogger(app, settings, keyring)
         app.register_blueprint(bp)
         app.cli.add_command(audit_cli)
 

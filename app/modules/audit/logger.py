@@ -20,6 +20,7 @@ from flask import Flask
 from app.extensions import db
 from app.modules.audit.chain import append
 from app.modules.audit.entry import build_entry, spool_line
+from app.modules.audit.keys import Keyring
 from app.modules.audit.metrics import WRITTEN
 from app.modules.audit.settings import AuditSettings
 from app.modules.audit.spool import decode
@@ -29,9 +30,10 @@ from app.modules.audit.writer import AsyncWriter, Entry, write_logged
 class DatabaseAuditLogger:
     """Writes audit entries to ``audit_log``, synchronously or through the per-process writer."""
 
-    def __init__(self, app: Flask, settings: AuditSettings) -> None:
+    def __init__(self, app: Flask, settings: AuditSettings, keyring: Keyring) -> None:
         self.app = app
         self.settings = settings
+        self.keyring = keyring
         self._writer: AsyncWriter | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -121,7 +123,7 @@ class DatabaseAuditLogger:
 
     def _write(self, entries: list[Entry]) -> int:
         with self.app.app_context():
-            return append(db.engine, entries)
+            return append(db.engine, entries, self.keyring)
 
 
 def _after_fork(ref: weakref.ref[DatabaseAuditLogger]) -> Any:

@@ -33,5 +33,7 @@ class AuditLog(db.Model):  # type: ignore[name-defined,misc]
     user_agent: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    #: The id of the key whose HMAC is ``hash``; NULL for entries from before keys (plain SHA-256).
+    key_id: Mapped[str | None] = mapped_column(String(32))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

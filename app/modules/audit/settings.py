@@ -20,6 +20,7 @@ from flask import Flask
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.modules.audit.keys import Keyring, build_keyring
 from config import ConfigError, load_section
 
 ENV_PREFIX = "MODULES__AUDIT__"
@@ -51,6 +52,10 @@ class AuditSettings(BaseSettings):
     retry_max_delay: float = Field(default=5.0, gt=0, le=300)
     #: How often a running process looks for segments left by dead processes, seconds.
     recover_interval: float = Field(default=5.0, gt=0, le=3600)
+    #: The HMAC key of the chain (see ``keys.py``); checked there, so no error line ever shows it.
+    key: str | None = Field(default=None, repr=False)
+    key_id: str = "1"
+    previous_keys: str | None = Field(default=None, repr=False)
 
 
 def server_graceful_timeout(environ: Mapping[str, str] | None = None) -> float:
@@ -92,3 +97,9 @@ def check_audit_settings(
 def load_audit_settings(app: Flask) -> AuditSettings:
     """The settings of ``app``; a bad value raises ``ConfigError`` naming the variable."""
     return check_audit_settings(app.config.get("SETTINGS_OVERRIDES"), app.instance_path)
+
+
+def load_keyring(settings: AuditSettings, *, production: bool, auth_secret: str | None) -> Keyring:
+    """The chain's keys; ``ConfigError`` (never showing a key) when they are missing or malformed."""
+    return build_keyring(ENV_PREFIX, settings.key, settings.key_id, settings.previous_keys,
+                         production=production, auth_secret=auth_secret)

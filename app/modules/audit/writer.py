@@ -121,6 +121,16 @@ class AsyncWriter:
 
     # -- the writer thread -------------------------------------------------------------------
     def _run(self) -> None:
+        while True:
+            try:
+                self._loop()
+                return
+            except Exception:  # the thread must outlive any surprise: the spool keeps the entries
+                log.exception("audit writer: unexpected error; resuming in 1 s")
+                if self._closing.wait(1.0):
+                    return
+
+    def _loop(self) -> None:
         with self.app.app_context():
             next_scan = 0.0
             first_scan = True
@@ -197,8 +207,8 @@ class AsyncWriter:
                     claimed.release()
                     return False
                 failed = failed or not outcome
-        except OSError as error:
-            log.error("audit spool: could not read %s (%s); left for a later attempt", claimed.path, error)
+        except Exception as error:  # noqa: BLE001 - never keep a claim (and its lock) on the way out
+            log.error("audit spool: could not replay %s (%s); left for a later attempt", claimed.path, error)
             claimed.release()
             return False
         if failed:
