@@ -62,10 +62,11 @@ def on_starting(server: Any) -> None:
     from config import ConfigError, load_settings
 
     try:
-        if load_settings().modules.audit:  # its drain must fit in graceful_timeout
-            from app.modules.audit.settings import check_audit_settings
+        settings = load_settings()
+        if settings.modules.audit:  # its drain must fit in graceful_timeout; its key is required in production
+            from app.modules.audit.settings import check_audit_settings, load_keyring
 
-            check_audit_settings()
+            load_keyring(check_audit_settings(), production=settings.is_production, auth_secret=settings.auth.secret)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr, flush=True)
         sys.exit(2)

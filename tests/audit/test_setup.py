@@ -72,6 +72,26 @@ def test_a_bad_graceful_timeout_is_named(make_app: Any, monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("command", ["wsgi", "gunicorn"])
+def test_a_production_start_without_the_audit_key_is_one_line_exit_2(tmp_path: Any, command: str) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "APP_ENV": "production", "APP_ENV_FILE": "", "MODULES__AUDIT": "true",
+           "AUTH__SECRET": "s" * 40, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "GUNICORN_BIND": "127.0.0.1:0"}
+    env.pop("MODULES__AUDIT__KEY", None)
+    args = [sys.executable, "-c", "import wsgi"] if command == "wsgi" else [
+        str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"]
+    done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert [line for line in done.stderr.splitlines() if "MODULES__AUDIT__KEY" in line] == [
+        "configuration error: MODULES__AUDIT__KEY is required in production when MODULES__AUDIT=true; expected "
+        "a random string of at least 32 characters, separate from AUTH__SECRET"]
+
+
+@pytest.mark.parametrize("command", ["wsgi", "gunicorn"])
 def test_the_one_line_exit_2_from_the_command_line(tmp_path: Any, command: str) -> None:
     import os
     import subprocess

@@ -19,7 +19,7 @@ import hmac
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from config import ConfigError
 
@@ -36,7 +36,7 @@ class Keyring:
     """The signing key and every key that may verify."""
 
     current_id: str
-    keys: Mapping[str, bytes]
+    keys: Mapping[str, bytes] = field(repr=False)  # never in a log line or a traceback
 
     def sign(self, key_id: str, message: bytes) -> str:
         return hmac.new(self.keys[key_id], message, hashlib.sha256).hexdigest()
