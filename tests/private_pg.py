@@ -15,7 +15,16 @@ import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _bin() -> Path:
+    """``PG_BIN``, else the newest Debian PostgreSQL (``scripts/test.sh`` installs one when missing)."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+BIN = _bin()
 
 
 def _free_port() -> int:
