@@ -10,7 +10,8 @@ On PostgreSQL this also
   ``MODULES__AUDIT__APP_ROLE`` (default ``saas_app``) that may read and write every table except
   ``audit_log``, where it may only SELECT and INSERT, and execute ``audit_prune``. Run the app as a
   LOGIN role that is a member of it (README, "Least privilege on PostgreSQL").
-Entries written before this revision keep ``key_id`` NULL and verify as legacy SHA-256 entries.
+Entries written before this revision keep ``key_id`` NULL and verify as legacy SHA-256 entries once
+``MODULES__AUDIT__LEGACY_UNTIL`` is set to the last of them, which the upgrade prints.
 """
 import os
 import re
@@ -103,6 +104,10 @@ END $$;
 def upgrade():
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.add_column(sa.Column('key_id', sa.String(length=32), nullable=True))
+    last = op.get_bind().execute(sa.text("SELECT max(id) FROM audit_log")).scalar()
+    if last is not None:
+        print(f"audit: entries up to id {last} were written before keys; set MODULES__AUDIT__LEGACY_UNTIL={last} "
+              "so that `flask audit verify` accepts them (as unkeyed legacy entries)")
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(PRUNE_FUNCTION)
         _least_privilege_role(_app_role())

@@ -98,12 +98,17 @@ def test_rewriting_as_unkeyed_entries_is_a_downgrade(keyed_app: Flask) -> None:
     assert code == 1 and f"entry {ids[3]} is unkeyed after keyed entries" in output
 
 
-def test_rewriting_everything_as_unkeyed_is_caught_by_the_anchor(keyed_app: Flask, tmp_path: Path) -> None:
+def test_rewriting_everything_as_unkeyed_is_detected(keyed_app: Flask, make_app: Any, tmp_path: Path) -> None:
     ids = _write(keyed_app, 6)
     anchor = tmp_path / "anchor.json"
     assert _cli(keyed_app, "anchor", "-o", str(anchor))[0] == 0
     _rechain(keyed_app, ids[0], edit={ids[2]: {"details": {"name": "forged"}}}, unkey=True)
-    code, output = _cli(keyed_app, "verify", "--anchor", str(anchor))
+    code, output = _cli(keyed_app, "verify")
+    assert code == 1 and f"entry {ids[0]} is unkeyed (rewritten without the key?)" in output
+    # Even where entries up to the last one may be legacy (a careless setting), the anchor tells.
+    lenient = make_app(**AUDIT_ON, MODULES__AUDIT__LEGACY_UNTIL=str(ids[-1]))
+    assert _cli(lenient, "verify")[0] == 0
+    code, output = _cli(lenient, "verify", "--anchor", str(anchor))
     assert code == 1
     assert f"entry {ids[-1]} differs from the anchor" in output
 
@@ -216,10 +221,13 @@ def test_rotation_keeps_old_entries_verifiable(make_app: Any) -> None:
     assert code == 1 and "key id 't1', which is not configured" in output
 
 
-def test_legacy_unkeyed_entries_first_still_verify(keyed_app: Flask) -> None:
+def test_legacy_unkeyed_entries_first_still_verify(keyed_app: Flask, make_app: Any) -> None:
     ids = _write(keyed_app, 3)
     _rechain(keyed_app, ids[0], edit={}, unkey=True)  # as written before the keyed chain existed
     _write(keyed_app, 2)  # the first keyed entry's HMAC covers the last legacy hash
+    code, output = _cli(keyed_app, "verify")
+    assert code == 1 and "only entries up to 0 (MODULES__AUDIT__LEGACY_UNTIL)" in output
+    keyed_app = make_app(**AUDIT_ON, MODULES__AUDIT__LEGACY_UNTIL=str(ids[2]))  # as the upgrade said
     code, output = _cli(keyed_app, "verify")
     assert code == 0 and "intact: 5 entries (3 legacy unkeyed entries first)" in output
     # Rewrite a legacy entry and rehash the legacy ones after it: the first keyed entry's link breaks.
@@ -278,3 +286,37 @@ def test_the_key_must_not_be_the_auth_secret(make_app: Any) -> None:
 
     with pytest.raises(ConfigError, match="MODULES__AUDIT__KEY is the same as AUTH__SECRET"):
         make_app(**{**AUDIT_ON, "MODULES__AUDIT__KEY": TEST_SECRET})
+
+
+def test_an_upgraded_log_keeps_its_legacy_entries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.modules import close_modules, ensure_ready
+    from tests.conftest import BASE_OVERRIDES
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_app({**BASE_OVERRIDES, "DATABASE_URL": url})
+    with old.app_context():
+        upgrade(revision="0008_audit_spool")
+        prev = "0" * 64
+        with db.engine.begin() as conn:  # entries as the unkeyed chain wrote them
+            for number in range(3):
+                row: dict[str, Any] = {**sample(resource_id=str(number)), "ip": None, "user_agent": None,
+                                       "request_id": None, "created_at": datetime.now(UTC)}
+                row["prev_hash"], row["hash"] = prev, _sha256(row, prev)
+                conn.execute(insert(table).values(**row))  # no key_id: that column comes with 0009
+                prev = row["hash"]
+        capsys.readouterr()
+        upgrade()
+    assert "set MODULES__AUDIT__LEGACY_UNTIL=3 so that" in capsys.readouterr().out
+    app = create_app({**BASE_OVERRIDES, **AUDIT_ON, "DATABASE_URL": url, "MODULES__AUDIT__LEGACY_UNTIL": "3",
+                      "MODULES__AUDIT__SPOOL_DIR": str(tmp_path / "spool")})
+    ensure_ready(app)
+    try:
+        _write(app, 2)
+        code, output = _cli(app, "verify")
+        assert code == 0 and "intact: 5 entries (3 legacy unkeyed entries first)" in output
+    finally:
+        close_modules(app)
+

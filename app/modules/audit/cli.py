@@ -112,7 +112,7 @@ def verify_command(anchor_file: IO[str] | None) -> None:
         click.echo(f"audit anchor rejected: {error}", err=True)
         sys.exit(1)
     with db.engine.connect() as conn:
-        result = verify_chain(conn, keyring)
+        result = verify_chain(conn, keyring, current_app.extensions["audit"].settings.legacy_until)
         problem = check_anchor(conn, anchor) if anchor is not None and result.ok else None
     if not result.ok:
         click.echo(f"audit chain broken after {result.checked} good entries: {result.problem}", err=True)

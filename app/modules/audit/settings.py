@@ -56,6 +56,8 @@ class AuditSettings(BaseSettings):
     key: str | None = Field(default=None, repr=False)
     key_id: str = "1"
     previous_keys: str | None = Field(default=None, repr=False)
+    #: Entries up to this id may be unkeyed (written before keys; migration 0009 prints the id).
+    legacy_until: int = Field(default=0, ge=0)
 
 
 def server_graceful_timeout(environ: Mapping[str, str] | None = None) -> float:

@@ -5,7 +5,8 @@ current entry means it was inserted; a link to nothing seen means entries were r
 entry may follow ``GENESIS`` or the hash a prune recorded (``audit.pruned`` entries are in the chain,
 so their anchors are tamper-evident too: a forged one fails its HMAC). Entries are checked with the
 key their ``key_id`` names; legacy entries (no key id, plain SHA-256, written before keys) are
-accepted only as the oldest part of the chain: an unkeyed entry after a keyed one is a downgrade.
+accepted only as the oldest part of the chain and only up to ``MODULES__AUDIT__LEGACY_UNTIL``, a
+setting, not a row: a chain rewritten entirely as unkeyed entries would otherwise look like an old one.
 Removing the newest entries leaves no trace in the chain itself: ``anchor.py`` checks against a
 signed checkpoint kept elsewhere.
 """
@@ -54,11 +55,14 @@ def _pairs(rows: Iterator[RowMapping]) -> Iterator[tuple[RowMapping, RowMapping 
         current = following
 
 
-def _hash_problem(row: RowMapping, keyring: Keyring, keyed_seen: bool) -> str | None:
+def _hash_problem(row: RowMapping, keyring: Keyring, keyed_seen: bool, legacy_until: int) -> str | None:
     cid = int(row["id"])
     key_id = row["key_id"]
     if key_id is None and keyed_seen:
         return f"entry {cid} is unkeyed after keyed entries (rewritten without the key)"
+    if key_id is None and cid > legacy_until:
+        return (f"entry {cid} is unkeyed (rewritten without the key?); only entries up to {legacy_until} "
+                "(MODULES__AUDIT__LEGACY_UNTIL) were written before keys")
     if key_id is not None and not keyring.knows(key_id):
         return f"entry {cid} is signed with key id {key_id!r}, which is not configured (MODULES__AUDIT__PREVIOUS_KEYS)"
     if not hmac.compare_digest(entry_hash(row, row["prev_hash"], keyring), row["hash"]):
@@ -66,14 +70,15 @@ def _hash_problem(row: RowMapping, keyring: Keyring, keyed_seen: bool) -> str | 
     return None
 
 
-def verify_chain(conn: Connection, keyring: Keyring) -> VerifyResult:
-    """Recompute every hash and link; stop at the first problem."""
+def verify_chain(conn: Connection, keyring: Keyring, legacy_until: int = 0) -> VerifyResult:
+    """Recompute every hash and link; stop at the first problem. Entries up to id ``legacy_until``
+    may be unkeyed (from before keys)."""
     anchors = prune_anchors(conn) | {GENESIS}
     previous: RowMapping | None = None
     checked = legacy = 0
     for current, following in _pairs(iter_rows(conn)):
         cid = int(current["id"])
-        problem = _hash_problem(current, keyring, keyed_seen=checked > legacy)
+        problem = _hash_problem(current, keyring, checked > legacy, legacy_until)
         if problem:
             return VerifyResult(checked, problem, cid, legacy=legacy)
         legacy += current["key_id"] is None
