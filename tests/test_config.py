@@ -34,11 +34,11 @@ BAD = [
     # Modules' and plugins' own settings (config.load_section) stop the start the same way.
     ({"AUTH__TWO_FACTOR__DIGITS": "six"}, "AUTH__TWO_FACTOR__DIGITS='six' is invalid: Input should be a valid integer"),
     ({"AUTH__JWT__ALG": "none"}, "AUTH__JWT__ALG='none' is invalid"),
-    ({"MODULES__AUDIT": "true", "MODULES__AUDIT__QUEUE_SIZE": "0"}, "MODULES__AUDIT__QUEUE_SIZE='0' is invalid"),
+    ({"MODULES__AUDIT": "true", "MODULES__AUDIT__BATCH_SIZE": "0"}, "MODULES__AUDIT__BATCH_SIZE='0' is invalid"),
 ]
 IDS = [
     "bool", "db-url", "db-backend", "redis-url", "short-secret", "missing-secret", "tenant-without-auth",
-    "keycloak-incomplete", "two-factor-digits", "jwt-alg", "audit-queue",
+    "keycloak-incomplete", "two-factor-digits", "jwt-alg", "audit-batch",
 ]
 
 
