@@ -5,17 +5,22 @@
 Measured in one process, inside a request context (so the request's ip, user agent and id are
 stamped as in a route), with the writer thread draining into a throwaway SQLite database, in
 rounds of 200 calls, each round starting with the spool drained (a writer that keeps up, as in a
-worker whose routes log a few entries each). The verdict is on the median CPU time the calling
-thread spends per call (user and system time, so the ``write(2)`` counts): what the route pays,
-and a figure that a shared, loaded machine does not inflate the way it inflates wall time. The
-target (< 50 µs) is what lets a route log several entries without it showing. The row also gives
-the wall time per call (median and p90), the same calls back to back while the writer drains
-them (its decoding and inserting compete for the GIL: the CPU the insert costs, paid by the
-process rather than by the call), the share of the call spent checking and encoding the entry (``entry.spool_line``), and, as the
-same-run yardstick the other rows use, one bare request (``GET /api/v1/livez`` through the test
-client) with the ratio of the two: on a loaded machine every figure grows, the ratio much less.
-The kinds of rounds are interleaved so that load changes hit them alike.
-``python -m bench`` measures it too and lists it with the other targets.
+worker whose routes log a few entries each).
+
+The verdict is on the median CPU time the calling thread spends per call (user and system time,
+so the ``write(2)`` counts): what the route pays, and a figure that a shared, loaded machine does
+not inflate the way it inflates wall time. The target (< 50 µs) lets a route log several entries
+without it showing. The row also gives:
+
+- the wall time per call (median and p90);
+- the same calls back to back while the writer drains them (its decoding and inserting compete
+  for the GIL: the insert's CPU, paid by the process rather than by the call);
+- the part of a call spent checking and encoding the entry (``entry.spool_line``);
+- as the same-run yardstick of the other rows, one bare request (``GET /api/v1/livez`` through
+  the test client) and the ratio of the two, which moves much less than wall time under load.
+
+The kinds of rounds are interleaved so that load changes hit them alike. ``python -m bench``
+measures it too and lists it with the other targets.
 """
 
 from __future__ import annotations
