@@ -191,6 +191,11 @@ class Settings(BaseSettings):
     app_env: Environment = Environment.PRODUCTION
     database_url: str | None = None
     redis_url: str | None = None
+    #: Redis read and connect timeouts, seconds: tens of milliseconds, Redis is an accelerator.
+    redis_socket_timeout: float = Field(default=0.05, gt=0, le=10)
+    redis_connect_timeout: float = Field(default=0.05, gt=0, le=10)
+    #: Seconds no request calls a Redis that just failed (the circuit breaker's cool-down).
+    redis_breaker_cooldown: float = Field(default=5.0, ge=0, le=300)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: Largest request body accepted, in bytes (larger ones are answered 413).
     max_content_length: int = Field(default=1024 * 1024, ge=1024)

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.core.errors import ApiError
 from app.modules.auth.cookies import clear_session_cookies, set_session_cookie
-from app.modules.auth.identity import resolve_identity
+from app.modules.auth.identity import raise_if_unavailable, resolve_identity
 from app.modules.auth.models import User
 from app.modules.auth.passwords import PasswordHasher
 from app.modules.auth.protection import protect
@@ -50,6 +50,7 @@ def banned_user() -> ApiError:
 def require_session() -> ResolvedSession:
     resolved = resolve_identity()
     if resolved is None:
+        raise_if_unavailable()
         raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
     return resolved
 

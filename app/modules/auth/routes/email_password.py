@@ -16,7 +16,7 @@ from app.modules import audit_logger
 from app.modules.auth import schemas as s
 from app.modules.auth.cookies import token_from_request
 from app.modules.auth.crypto import generate_id, hash_token
-from app.modules.auth.identity import resolve_identity
+from app.modules.auth.identity import raise_if_unavailable, resolve_identity
 from app.modules.auth.models import Account, User, utcnow
 from app.modules.auth.passwords import check_password_length
 from app.modules.auth.routes.common import (
@@ -200,6 +200,7 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
 @endpoint(summary="Sign out: the session dies", tags=TAGS, body=s.SignOutBody, response=s.SuccessResponse)
 def sign_out(body: s.SignOutBody) -> ResponseReturnValue:
     resolved = resolve_identity()
+    raise_if_unavailable()  # a sign-out that cannot be applied is not reported as done
     if resolved is not None:
         revoke_by_hash([resolved.token_hash])
         db.session.commit()
