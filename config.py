@@ -84,6 +84,10 @@ class SessionSettings(_Section):
     update_age: int = Field(default=86400, ge=0)
     #: A session younger than this counts as fresh for sensitive actions, seconds; 0 disables.
     fresh_age: int = Field(default=86400, ge=0)
+    #: Keep resolved sessions in each process's memory, checked against the revocation sequence
+    #: (kept current by PostgreSQL LISTEN/NOTIFY, polled on SQLite). None: on without Redis, off
+    #: with Redis (whose stale markers then reach every process at once).
+    memory_cache: bool | None = None
 
 
 class Argon2Settings(_Section):
@@ -192,7 +196,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     #: Redis read and connect timeouts, seconds: tens of milliseconds, Redis is an accelerator.
-    redis_socket_timeout: float = Field(default=0.05, gt=0, le=10)
+    redis_socket_timeout: float = Field(default=0.08, gt=0, le=10)
     redis_connect_timeout: float = Field(default=0.05, gt=0, le=10)
     #: Seconds no request calls a Redis that just failed (the circuit breaker's cool-down).
     redis_breaker_cooldown: float = Field(default=5.0, ge=0, le=300)

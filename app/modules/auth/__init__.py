@@ -62,11 +62,16 @@ class AuthModule(AppModule):
     def on_ready(self, app: Flask) -> None:
         from app.modules.auth.bootstrap import bootstrap_admin
         from app.modules.auth.mail import warn_when_undelivered
+        from app.modules.auth.revocation import start_listener
 
         warn_when_undelivered(app.config["SETTINGS"])
         bootstrap_admin(app)
+        start_listener(app)  # PostgreSQL: revocations reach this process by LISTEN/NOTIFY
 
     def on_close(self, app: Flask) -> None:
+        from app.modules.auth.revocation import stop_listener
+
+        stop_listener(app)
         executor: ThreadPoolExecutor | None = app.extensions.get("auth.mail_executor")
         if executor is not None:
             executor.shutdown(wait=True)  # mails accepted before shutdown are still sent

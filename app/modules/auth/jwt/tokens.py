@@ -33,7 +33,7 @@ from app.modules.auth.models import utcnow
 __all__ = ["CLAIMS", "forget_keys", "sign_session_jwt", "verify_jwt"]
 
 #: Registered claims: what a token adds to the user object it carries.
-CLAIMS = frozenset({"iat", "exp", "nbf", "iss", "aud", "sub", "jti"})
+CLAIMS = frozenset({"iat", "exp", "nbf", "iss", "aud", "sub", "jti", "sid", "rev"})
 ALGORITHMS: dict[str, Any] = {"EdDSA": OKPAlgorithm, "ES256": ECAlgorithm, "RS256": RSAAlgorithm}
 _EXTENSION = "auth.jwt.cache"
 
@@ -104,13 +104,19 @@ def _signer() -> _Signer:
     return signer
 
 
-def sign_session_jwt(user: dict[str, Any]) -> str:
-    """better-auth's ``getJwtToken``: the whole user object plus ``sub iat exp iss aud``."""
+def sign_session_jwt(user: dict[str, Any], *, session_id: str | None = None, epoch: int | None = None) -> str:
+    """better-auth's ``getJwtToken``: the whole user object plus ``sub iat exp iss aud``, and the
+    session it came from (``sid``, as OpenID Connect's claim) with the revocation sequence its data
+    reflects (``rev``), so revoking the session or changing the user ends the token too."""
     settings = jwt_settings()
     signer = _signer()
     now = int(time.time())
     payload = {"iat": now, **user, "sub": user["id"], "exp": now + settings.expires_in,
                "iss": issuer(), "aud": audience()}
+    if session_id is not None:
+        payload["sid"] = session_id
+    if epoch is not None:
+        payload["rev"] = epoch
     return jwt.encode(payload, signer.key, algorithm=signer.alg, headers={"kid": signer.kid, "typ": None})
 
 

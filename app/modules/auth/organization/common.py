@@ -10,7 +10,7 @@ from app.extensions import db
 from app.modules.auth.models import Session
 from app.modules.auth.organization.models import Member, Organization
 from app.modules.auth.routes.common import with_session_cookie
-from app.modules.auth.sessions import ResolvedSession, mark_stale
+from app.modules.auth.sessions import ResolvedSession, session_changed
 
 TAGS = ["Organization"]
 
@@ -83,7 +83,7 @@ def find_member_by_id(member_id: str) -> Member | None:
 
 def set_active_organization(resolved: ResolvedSession, organization_id: str | None) -> None:
     """Point this session at the organization (not committed); its cached copy is marked stale first."""
-    mark_stale([resolved.token_hash])
+    session_changed(resolved)
     db.session.execute(
         update(Session).where(Session.token == resolved.token_hash).values(active_organization_id=organization_id)
     )
