@@ -42,7 +42,7 @@ class CircuitBreaker:
         self.cooldown = cooldown
         self._lock = threading.Lock()
         self._open_until = 0.0
-        self._probing = False
+        self._prober: int | None = None  # the thread probing a half-open breaker
         self.trips = 0
 
     @property
@@ -55,9 +55,12 @@ class CircuitBreaker:
         with self._lock:
             if self._open_until == 0.0:
                 return True
-            if time.monotonic() < self._open_until or self._probing:
+            me = threading.get_ident()
+            if self._prober == me:
+                return True  # the probe's own commands (the handshake, then the command itself)
+            if time.monotonic() < self._open_until or self._prober is not None:
                 return False
-            self._probing = True  # half-open: this caller probes, the others keep failing fast
+            self._prober = me  # half-open: this caller probes, the others keep failing fast
             return True
 
     def success(self) -> None:
@@ -66,13 +69,13 @@ class CircuitBreaker:
                 if self._open_until != 0.0:
                     log.warning("redis answers again: circuit breaker closed")
                 self._open_until = 0.0
-                self._probing = False
+                self._prober = None
 
     def failure(self, error: BaseException) -> None:
         with self._lock:
             first = self._open_until == 0.0
             self._open_until = time.monotonic() + self.cooldown
-            self._probing = False
+            self._prober = None
             self.trips += 1
         if first:
             log.warning("redis unavailable (%s): circuit breaker open, not called for %.1fs at a time",
