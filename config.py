@@ -84,10 +84,9 @@ class SessionSettings(_Section):
     update_age: int = Field(default=86400, ge=0)
     #: A session younger than this counts as fresh for sensitive actions, seconds; 0 disables.
     fresh_age: int = Field(default=86400, ge=0)
-    #: Keep resolved sessions in each process's memory, checked against the revocation sequence
-    #: (kept current by PostgreSQL LISTEN/NOTIFY, polled on SQLite). None: on without Redis, off
-    #: with Redis (whose stale markers then reach every process at once).
-    memory_cache: bool | None = None
+    #: Keep resolved sessions in each process's memory (in front of Redis and the database),
+    #: checked against the revocation sequence (PostgreSQL LISTEN/NOTIFY, polled on SQLite).
+    memory_cache: bool = True
 
 
 class Argon2Settings(_Section):

@@ -32,9 +32,11 @@ The design: a monotonic **revocation sequence** in the database.
 - If the ``LISTEN`` connection is lost, requests poll until it is back; while the database itself
   is down no revocation can commit, so cached answers stay right (and polls are spaced by
   ``POLL_WHILE_DISCONNECTED``).
-- Between a commit and its notification: the writer answers only after its own listener received
-  the notification (PostgreSQL hands it to every listener at once), and a request in another
-  process that finds an unread notification on its listener's socket does not trust any cache.
+- Between a commit and its notification: every listener acknowledges the sequences it applied
+  (``NOTIFY auth_revocation_ack``), and the revoking request answers only once every listening
+  process acknowledged (at most ``ACK_TIMEOUT``); a process that did not (hung) finds the
+  notification unread on its listener's socket and trusts no cache until it is applied. So the
+  next request anywhere sees the revocation, also from this process's memory.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import event, insert, select, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 
 from app.core.outage import is_outage, warn_every
@@ -68,6 +71,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHANNEL = "auth_revocation"
+#: Each listener acknowledges the sequence it applied here (``"<backend pid>:<seq>"``).
+ACK_CHANNEL = "auth_revocation_ack"
+_LISTEN = f"LISTEN {CHANNEL}; LISTEN {ACK_CHANNEL}"
+#: Longest a revoking request waits for every process to acknowledge, seconds.
+ACK_TIMEOUT = 1.0
 #: Event kinds that end a JWT too (the others only invalidate cached copies).
 IDENTITY_KINDS = frozenset("SU")
 KINDS = frozenset("SUsu")
@@ -102,6 +110,8 @@ class RevocationState:
     fd: int = -1
     #: True while the listener has taken notifications off its socket and not applied them yet.
     applying: bool = False
+    #: listener backend pid -> highest sequence it acknowledged (every process's listener)
+    acks: dict[int, int] = field(default_factory=dict)
     changed: threading.Condition = field(default_factory=threading.Condition)
     last_poll: float = 0.0
     poll_failed: bool = False
@@ -242,11 +252,33 @@ def _after_commit(session: OrmSession) -> None:
         # also bring the other processes' events below ``seq``.
         state.apply(rows, through=state.known)
         if state.listens and state.connected:
-            # PostgreSQL hands a notification to every listener at once: once ours has it, the
-            # other processes' sockets have it too (and their requests check them), so the answer
-            # to this write leaves only when every process can see it.
-            if not state.wait_known(seq, timeout=1.0):
-                log.warning("revocation %s not echoed by the listener within 1s", seq)
+            _wait_for_every_listener(session, state, seq)
+
+
+def _wait_for_every_listener(session: OrmSession, state: RevocationState, seq: int) -> None:
+    """The answer to a revocation leaves only once every process applied it: each process's
+    listener acknowledges on ``ACK_CHANNEL``, and the listeners are the database's sessions whose
+    last statement is our ``LISTEN``. A process that does not acknowledge within ``ACK_TIMEOUT``
+    (hung, or gone) still finds the notification unread on its socket before trusting a cache."""
+    try:
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        with engine.connect() as connection:
+            pids = set(connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = :q"),
+                {"q": _LISTEN},
+            ).scalars())
+    except Exception as error:  # noqa: BLE001 - the revocation is committed; this only waits
+        log.warning("revocation %s: listeners not enumerated: %s", seq, error)
+        pids = set()
+
+    def acknowledged() -> bool:
+        return state.known >= seq and all(state.acks.get(pid, 0) >= seq for pid in pids)
+
+    with state.changed:
+        if not state.changed.wait_for(lambda: acknowledged() or not state.connected, ACK_TIMEOUT):
+            missing = sorted(pid for pid in pids if state.acks.get(pid, 0) < seq)
+            log.warning("revocation %s not acknowledged within %.1fs by listeners %s", seq, ACK_TIMEOUT, missing)
 
 
 def _after_rollback(session: OrmSession) -> None:
@@ -348,8 +380,9 @@ def _listen(app: Flask, state: RevocationState) -> None:
             # answer would wait, unseen, in the driver. TCP keepalives notice a vanished server.
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=3, keepalives=1, keepalives_idle=5,
                                  keepalives_interval=2, keepalives_count=3) as conn:
-                conn.execute(f"LISTEN {CHANNEL}")
+                conn.execute(_LISTEN)
                 state.fd = conn.pgconn.socket
+                me = conn.info.backend_pid
                 with engine.connect() as reader:
                     rows, through = _load_rows(reader, state)
                     state.apply(rows, through)
@@ -362,14 +395,21 @@ def _listen(app: Flask, state: RevocationState) -> None:
                             # Flag first, then consume: a request that checks undelivered() sees
                             # either the bytes on the socket or the flag, never neither.
                             state.applying = True
+                            before = state.known
                             try:
                                 for notify in conn.notifies(timeout=0.0):
-                                    if not _apply_payload(state, notify.payload):
+                                    if notify.channel == ACK_CHANNEL:
+                                        _record_ack(state, notify.payload)
+                                    elif not _apply_payload(state, notify.payload):
                                         rows, through = _load_rows(reader, state)
                                         state.apply(rows, through)
                                         reader.rollback()
                             finally:
                                 state.applying = False
+                            if state.known > before:
+                                reader.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                               {"channel": ACK_CHANNEL, "payload": f"{me}:{state.known}"})
+                                reader.commit()
 
         except Exception as error:  # noqa: BLE001 - reconnect whatever happened
             if state.connected:
@@ -384,6 +424,18 @@ def _listen(app: Flask, state: RevocationState) -> None:
             backoff = min(backoff * 2, 5.0)
     state.connected = False
     engine.dispose()
+
+
+def _record_ack(state: RevocationState, payload: str) -> None:
+    pid, _, seq = payload.partition(":")
+    try:
+        pid_value, seq_value = int(pid), int(seq)
+    except ValueError:
+        return
+    with state.changed:
+        if seq_value > state.acks.get(pid_value, 0):
+            state.acks[pid_value] = seq_value
+        state.changed.notify_all()
 
 
 def _apply_payload(state: RevocationState, payload: str) -> bool:

@@ -129,14 +129,11 @@ def _trusted(entry: dict[str, Any], state: RevocationState) -> bool:
 
 
 def _memory() -> dict[str, tuple[dict[str, Any], float]] | None:
-    """This process's session copies, or None when ``AUTH__SESSION__MEMORY_CACHE`` is off (by
-    default: on without Redis, off with it)."""
+    """This process's session copies, or None when ``AUTH__SESSION__MEMORY_CACHE=false``."""
     extensions = current_app.extensions
     memory: dict[str, tuple[dict[str, Any], float]] | bool | None = extensions.get(_MEMORY)
     if memory is None:
         wanted = _settings().auth.session.memory_cache
-        if wanted is None:
-            wanted = not _settings().redis_url
         memory = extensions.setdefault(_MEMORY, {} if wanted else False)
     return memory if isinstance(memory, dict) else None
 
