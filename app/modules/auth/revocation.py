@@ -10,9 +10,9 @@ The design: a monotonic **revocation sequence** in the database.
 - Every write that changes what a cached session or an issued JWT would answer records an event
   (:func:`note`) in the same transaction as the change: ``S`` a session ended, ``U`` a user changed
   (ban, role, password, profile), ``s`` a session's content changed (active organization, sliding
-  expiry), ``u`` a user's memberships changed. Just before commit the events take the next value
-  of ``revocation_epoch.seq`` (an ``UPDATE ... RETURNING`` that locks that one row until commit,
-  so events commit in sequence order) and are inserted into ``revocation_event``; on PostgreSQL a
+  expiry), ``u`` a user's memberships or sessions changed, ``K`` an API key changed or went. Just
+  before commit the events take the next value of ``revocation_epoch.seq`` (an ``UPDATE ...
+  RETURNING`` that locks that one row until commit, so events commit in sequence order) and are inserted into ``revocation_event``; on PostgreSQL a
   ``pg_notify('auth_revocation', seq)`` is sent with the commit.
 - Every process keeps a :class:`RevocationState`: the highest sequence it knows (``known``) and,
   for each subject (``s:<session id>``, ``u:<user id>``), the sequence of its latest event, over a
@@ -78,7 +78,8 @@ _LISTEN = f"LISTEN {CHANNEL}; LISTEN {ACK_CHANNEL}"
 ACK_TIMEOUT = 1.0
 #: Event kinds that end a JWT too (the others only invalidate cached copies).
 IDENTITY_KINDS = frozenset("SU")
-KINDS = frozenset("SUsu")
+KINDS = frozenset("SUsuK")
+_PREFIXES = {"S": "s:", "s": "s:", "U": "u:", "u": "u:", "K": "k:"}
 #: Seconds between two polls while the PostgreSQL listener is disconnected.
 POLL_WHILE_DISCONNECTED = 0.2
 #: Margin added to the horizon for clock differences between machines, seconds.
@@ -173,6 +174,13 @@ class RevocationState:
         latest = self.latest
         return latest.get("s:" + session_id, (0, 0))[0] <= epoch and latest.get("u:" + user_id, (0, 0))[0] <= epoch
 
+    def subject_valid(self, epoch: int, *subjects: str) -> bool:
+        """May a copy filled at ``epoch`` answer for these subjects (``"k:<api key id>"``...)?"""
+        if not self.loaded or epoch < 0:
+            return False
+        latest = self.latest
+        return all(latest.get(subject, (0, 0))[0] <= epoch for subject in subjects)
+
     def token_revoked(self, epoch: int, session_id: str | None, user_id: str) -> bool:
         """Was a token issued at sequence ``epoch`` revoked since (its session ended, its user changed)?"""
         latest = self.latest
@@ -211,7 +219,7 @@ def note(kind: str, subjects: list[str] | set[str] | tuple[str, ...]) -> None:
 
     if kind not in KINDS:
         raise ValueError(f"unknown revocation kind {kind!r}")
-    prefix = "s:" if kind in "Ss" else "u:"
+    prefix = _PREFIXES[kind]
     session = db.session()
     pending: list[tuple[str, str]] = session.info.setdefault(_PENDING, [])
     pending.extend((kind, prefix + subject) for subject in subjects if subject)

@@ -339,6 +339,7 @@ def revoke_user_sessions(user_id: str, *, keep_hash: str | None = None) -> int:
         select(Session.token).where((Session.user_id == user_id) | (Session.impersonated_by == user_id))
     )
     hashes = [h for h in held if h != keep_hash]
+    note("u", [user_id])  # cached copies of their API keys too (their JWTs die with each session)
     revoke_by_hash(hashes)
     return len(hashes)
 
