@@ -29,8 +29,8 @@ def _app() -> Flask:
         "AUTH__RATE_LIMIT__ENABLED": "false", "AUTH__API_KEY__RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING",
         "AUTH__BASE_URL": "http://localhost",
     })
-    from bench.wsgi import app
     from app.modules import ensure_ready
+    from bench.wsgi import app
 
     ensure_ready(app)
     return app

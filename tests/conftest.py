@@ -115,7 +115,9 @@ def _truncate_all(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('alembic_version', 'revocation_epoch')")
+            # revocation_epoch keeps counting: caches of the revocation sequence must never see it go back
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                 "AND tablename NOT IN ('alembic_version', 'revocation_epoch')")
         ).scalars().all()
         if tables:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))

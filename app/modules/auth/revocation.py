@@ -12,10 +12,11 @@ The design: a monotonic **revocation sequence** in the database.
   (ban, role, password, profile), ``s`` a session's content changed (active organization, sliding
   expiry), ``u`` a user's memberships or sessions changed, ``K`` an API key changed or went. Just
   before commit the events take the next value of ``revocation_epoch.seq`` (an ``UPDATE ...
-  RETURNING`` that locks that one row until commit, so events commit in sequence order) and are inserted into ``revocation_event``; on PostgreSQL a
-  ``pg_notify('auth_revocation', seq)`` is sent with the commit.
+  RETURNING`` that locks that one row until commit, so events commit in sequence order) and are
+  inserted into ``revocation_event``; on PostgreSQL a ``pg_notify('auth_revocation', ...)`` with
+  the sequence and the events is sent with the commit.
 - Every process keeps a :class:`RevocationState`: the highest sequence it knows (``known``) and,
-  for each subject (``s:<session id>``, ``u:<user id>``), the sequence of its latest event, over a
+  for each subject (``s:<session id>``, ``u:<user id>``, ``k:<api key id>``), the sequence of its latest event, over a
   horizon longer than any cache entry or JWT lives. It learns new events from a ``LISTEN`` thread
   on PostgreSQL (within milliseconds of the commit) and by polling on SQLite (before each use of a
   cache); the process that wrote an event applies it before its response leaves. A process that
