@@ -22,6 +22,7 @@ from app.modules.auth.crypto import generate_id
 from app.modules.auth.models import Account, Session, User, utcnow
 from app.modules.auth.passwords import PasswordHasher, check_password_length
 from app.modules.auth.sessions import invalidate_user, revoke_by_hash, revoke_user_sessions
+from app.modules.auth.single_use import forget_reset_tokens
 
 USER_NOT_FOUND = ApiError(404, "USER_NOT_FOUND", "User not found")
 USER_EXISTS = ApiError(400, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.")
@@ -139,6 +140,7 @@ def set_password(user: User, password: str, *, keep_session_hash: str | None = N
         account.password = _hasher().hash(password)
         account.updated_at = now
     revoke_user_sessions(user.id, keep_hash=keep_session_hash)
+    forget_reset_tokens(user.id)
     lockout = current_app.extensions.get("auth.lockout")
     if lockout is not None:
         lockout.reset(user.email)

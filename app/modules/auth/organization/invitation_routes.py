@@ -317,8 +317,18 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
 def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(body.invitation_id, resolved.user["email"], check_expiry=False)
-    invitation.status = "rejected"
+    # A compare-and-set on ``pending``, as accepting: a racing accept and reject cannot both happen.
+    claimed = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.status == "pending")
+        .values(status="rejected")
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise org_error(400, "INVITATION_NOT_FOUND")
     db.session.commit()
+    db.session.refresh(invitation)
     audit_logger.log_async(
         actor_id=resolved.user_id,
         action="organization.invitation_reject",
