@@ -39,8 +39,12 @@ class ProjectPatch(ApiModel):
     description: Description = None
 
 
+#: A project id as the API makes them (``uuid4().hex``), or any id of 1 to 36 URL-safe characters.
+ProjectId = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class BulkDeleteIn(ApiModel):
-    ids: Annotated[list[Annotated[str, Field(max_length=36)]], Field(min_length=1, max_length=500)]
+    ids: Annotated[list[ProjectId], Field(min_length=1, max_length=500)]
 
 
 class ProjectOut(ApiModel):

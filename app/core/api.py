@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar, cast
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.core import bounded_json
 from app.core.errors import ApiError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,7 +139,9 @@ def _read_body() -> dict[str, Any]:
             "application/json",
         )
     try:
-        data = json.loads(raw)
+        data = bounded_json.loads(raw)
+    except bounded_json.JsonBoundsError as error:
+        raise ApiError(400, "VALIDATION_ERROR", f"[body] {error}") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError(400, "BAD_REQUEST", "Invalid JSON in request body") from None
     if data is None:
