@@ -18,7 +18,7 @@ from app.modules.auth.api_key import usage
 from app.modules.auth.api_key.errors import api_key_error
 from app.modules.auth.api_key.keys import key_json
 from app.modules.auth.api_key.models import ApiKey
-from app.modules.auth.api_key.org import check_org_permission
+from app.modules.auth.api_key.org import check_org_permission, is_org_member
 from app.modules.auth.api_key.service import (
     KeyFields,
     create_api_key,
@@ -78,6 +78,8 @@ def _owned_key(key_id: str, config_id: str | None, user_id: str, action: str) ->
     if row is None or (config_id and config_id != "default" and config_id != row.config_id):
         raise api_key_error("KEY_NOT_FOUND")
     if _is_org_key(row):
+        if not is_org_member(user_id, row.reference_id):  # another organization's key: as an unknown one
+            raise api_key_error("KEY_NOT_FOUND")
         check_org_permission(user_id, row.reference_id, action)
     elif row.reference_id != user_id:
         raise api_key_error("KEY_NOT_FOUND")

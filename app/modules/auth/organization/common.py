@@ -77,8 +77,16 @@ def find_organization(organization_id: str | None = None, slug: str | None = Non
     return None
 
 
-def find_member_by_id(member_id: str) -> Member | None:
-    return db.session.get(Member, member_id)
+def find_member_by_id(member_id: str, organization_id: str | None = None) -> Member | None:
+    """The member with this id; with ``organization_id``, only if it belongs there.
+
+    A member of another organization is None, exactly as an unknown id, so no answer tells whether
+    a foreign id exists or which role its holder has (OWASP ASVS 4.0 V4.2.1, IDOR).
+    """
+    member = db.session.get(Member, member_id)
+    if member is None or (organization_id is not None and member.organization_id != organization_id):
+        return None
+    return member
 
 
 def set_active_organization(resolved: ResolvedSession, organization_id: str | None) -> None:

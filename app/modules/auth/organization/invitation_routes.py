@@ -351,11 +351,9 @@ def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
 def org_cancel_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = db.session.get(Invitation, body.invitation_id)
-    if invitation is None:
+    me = find_member(resolved.user_id, invitation.organization_id) if invitation is not None else None
+    if invitation is None or me is None:  # another organization's invitation answers as an unknown one
         raise org_error(400, "INVITATION_NOT_FOUND")
-    me = find_member(resolved.user_id, invitation.organization_id)
-    if me is None:
-        raise org_error(400, "MEMBER_NOT_FOUND")
     if not role_allows(me.role, {"invitation": ["cancel"]}):
         raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION")
     invitation.status = "canceled"
