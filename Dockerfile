@@ -1,6 +1,13 @@
 # Production image: gunicorn (gthread workers) serving wsgi:app with gunicorn.conf.py.
 #   docker build -t saas-foundation .
 #   docker run -p 8000:8000 -e AUTH__SECRET=... -e DATABASE_URL=postgresql://... saas-foundation
+# The API reference page's Scalar bundle: the pinned version from npm, checked against its pinned hash.
+FROM node:20-slim AS scalar
+WORKDIR /build
+COPY scripts/fetch_scalar.sh scripts/
+COPY app/modules/auth/scalar_bundle.py app/modules/auth/
+RUN scripts/fetch_scalar.sh
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,6 +25,7 @@ WORKDIR /srv/app
 
 COPY pyproject.toml README.md config.py wsgi.py gunicorn.conf.py ./
 COPY app ./app
+COPY --from=scalar /build/app/modules/auth/static/scalar-standalone.js ./app/modules/auth/static/
 COPY migrations ./migrations
 # Installs the dependencies (and the package); gunicorn and flask import the sources in WORKDIR,
 # where migrations/ sits beside app/.

@@ -174,7 +174,15 @@ class AdminSettings(_Section):
 
 
 class OpenApiSettings(_Section):
-    scalar_script_url: str = "https://cdn.jsdelivr.net/npm/@scalar/api-reference"
+    #: Empty: the self-hosted, pinned bundle (``scripts/fetch_scalar.sh``); else a CDN URL of the script.
+    scalar_script_url: AnyHttpUrl | None = None
+    #: Subresource Integrity of the CDN script (``sha384-...``); the self-hosted one has its own.
+    scalar_script_integrity: Annotated[str, Field(pattern=r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")] | None = None
+
+    @field_validator("scalar_script_url", "scalar_script_integrity", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
 
 
 class Settings(BaseSettings):

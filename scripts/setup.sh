@@ -19,3 +19,10 @@ if [ ! -f "$stamp" ] || ! cmp -s pyproject.toml "$stamp"; then
   .venv/bin/pip install --quiet -e ".[dev]"
   cp pyproject.toml "$stamp"
 fi
+
+# The self-hosted Scalar bundle of the API reference page (not in git: 4 MB; pinned and hash-checked).
+if command -v npm >/dev/null 2>&1; then
+  scripts/fetch_scalar.sh
+else
+  echo "==> npm missing: the API reference page needs OPENAPI__SCALAR_SCRIPT_URL (a CDN) or scripts/fetch_scalar.sh" >&2
+fi

@@ -72,11 +72,12 @@ def test_reference_page_uses_the_configured_script(make_app: AppFactory) -> None
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
-    assert f'<script src="{url}"></script>' in html
+    assert f'<script src="{url}" crossorigin="anonymous"></script>' in html
     assert 'id="api-reference"' in html
     assert '"openapi"' in html
 
 
-def test_reference_page_default_script(make_app: AppFactory) -> None:
+def test_reference_page_default_script_is_self_hosted(make_app: AppFactory) -> None:
     html = make_app().test_client().get("/api/v1/auth/reference").get_data(as_text=True)
-    assert "https://cdn.jsdelivr.net/npm/@scalar/api-reference" in html
+    assert '<script src="/api/v1/auth/reference/scalar-standalone.js" integrity="sha384-' in html
+    assert "cdn.jsdelivr.net" not in html
