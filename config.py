@@ -95,12 +95,19 @@ class Argon2Settings(_Section):
 
 
 class LockoutSettings(_Section):
-    """Per-account lockout after repeated failed sign-ins (OWASP Authentication Cheat Sheet)."""
+    """Lockout after repeated failed sign-ins, per account and client, with device cookies
+    (OWASP Authentication Cheat Sheet "Account Lockout"; OWASP "Slow Down Online Guessing Attacks
+    with Device Cookies")."""
 
     enabled: bool = True
     max_failures: int = Field(default=10, ge=1)
     window: int = Field(default=900, ge=1)
     duration: int = Field(default=900, ge=1)
+    #: Untrusted clients wait ``delay`` seconds per attempt once an account has this many failures.
+    slow_after: int = Field(default=5, ge=1)
+    delay: float = Field(default=1.0, ge=0, le=10)
+    #: Lifetime of the device cookie a successful sign-in leaves in the browser, seconds.
+    device_cookie_max_age: int = Field(default=180 * 86400, ge=60)
 
 
 class AuthSettings(_Section):
@@ -116,6 +123,9 @@ class AuthSettings(_Section):
     session: SessionSettings = SessionSettings()
     argon2: Argon2Settings = Argon2Settings()
     lockout: LockoutSettings = LockoutSettings()
+    #: Where rate-limit and lockout counters live: auto (Redis with REDIS_URL, else the database),
+    #: redis, database or memory (this process only).
+    counter_storage: Literal["auto", "redis", "database", "memory"] = "auto"
     min_password_length: int = Field(default=8, ge=1)
     max_password_length: int = Field(default=128, ge=8, le=4096)
     require_email_verification: bool = False
@@ -256,6 +266,12 @@ class Settings(BaseSettings):
             for name in ("issuer", "client_id", "client_secret"):
                 if not getattr(self.keycloak, name):
                     raise ValueError(f"KEYCLOAK__{name.upper()} is required when KEYCLOAK__ENABLED=true")
+        return self
+
+    @model_validator(mode="after")
+    def _redis_counters_need_redis(self) -> Settings:
+        if self.auth.counter_storage == "redis" and not self.redis_url:
+            raise ValueError("AUTH__COUNTER_STORAGE=redis needs REDIS_URL; expected auto, database or memory")
         return self
 
     @model_validator(mode="after")

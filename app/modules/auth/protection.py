@@ -11,6 +11,7 @@ from app.modules.auth.client_ip import rate_limit_key_ip
 from app.modules.auth.lockout import AccountLockout
 from app.modules.auth.origin import TrustedOrigins, check_redirect_url, check_request_origin
 from app.modules.auth.ratelimit import RateLimiter
+from app.modules.auth.sign_in_guard import SignInGuard
 
 #: better-auth's formCsrfMiddleware paths: sign-in and sign-up are checked even without cookies.
 FORM_CSRF_PATHS = frozenset({"/api/v1/auth/sign-in/email", "/api/v1/auth/sign-up/email"})
@@ -32,5 +33,6 @@ def check_redirect(url: str | None, code: str) -> None:
 def init_protection(app: Flask) -> None:
     app.extensions["auth.rate_limiter"] = RateLimiter.for_app(app)
     app.extensions["auth.lockout"] = AccountLockout.for_app(app)
+    SignInGuard.for_app(app)
     app.extensions["auth.trusted_origins"] = TrustedOrigins.for_app(app)
     app.extensions["auth.check_redirect"] = check_redirect

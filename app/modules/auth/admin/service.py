@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.core.errors import ApiError
 from app.extensions import db
@@ -142,8 +142,9 @@ def set_password(user: User, password: str, *, keep_session_hash: str | None = N
     revoke_user_sessions(user.id, keep_hash=keep_session_hash)
     forget_reset_tokens(user.id)
     lockout = current_app.extensions.get("auth.lockout")
-    if lockout is not None:
-        lockout.reset(user.email)
+    if lockout is not None:  # once the caller commits (SQLite: one writer; the counters may be there)
+        email = user.email
+        event.listen(db.session(), "after_commit", lambda _session: lockout.reset(email), once=True)
 
 
 def remove_user(user: User) -> None:

@@ -33,6 +33,7 @@ from app.modules.auth.routes.common import (
 )
 from app.modules.auth.routes.verification import send_verification_mail
 from app.modules.auth.sessions import revoke_by_hash
+from app.modules.auth.sign_in_guard import sign_in_guard
 
 INVALID_CREDENTIALS = ApiError(401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password")
 
@@ -152,23 +153,26 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
     except ValueError:
         raise ApiError(400, "INVALID_EMAIL", "Invalid email") from None
     _check_callback(body.callback_url, "INVALID_CALLBACK_URL")
-    lockout = current_app.extensions.get("auth.lockout")
-    if lockout is not None and lockout.is_locked(body.email):
-        hasher().dummy_verify(body.password)  # a locked account answers like a wrong password, in time too
-        audit_logger.log_async(
-            actor_id=None, action="auth.sign_in.locked", resource_type="user", details={"email": body.email}
-        )
-        raise INVALID_CREDENTIALS
+    guard = sign_in_guard()
+    attempt = guard.attempt(body.email) if guard is not None else None
+    if guard is not None and attempt is not None:
+        if guard.refused(attempt):
+            hasher().dummy_verify(body.password)  # a locked account answers like a wrong password, in time too
+            audit_logger.log_async(
+                actor_id=None, action="auth.sign_in.locked", resource_type="user", details={"email": body.email}
+            )
+            raise INVALID_CREDENTIALS
+        guard.slow_down(attempt)
     user = _credential_user(body.email, body.password)
     if user is None:
-        if lockout is not None:
-            lockout.record_failure(body.email)
+        if guard is not None and attempt is not None:
+            guard.failed(attempt)
         audit_logger.log_async(
             actor_id=None, action="auth.sign_in.failure", resource_type="user", details={"email": body.email}
         )
         raise INVALID_CREDENTIALS
-    if lockout is not None:
-        lockout.reset(body.email)
+    if guard is not None and attempt is not None:
+        guard.succeeded(attempt)
     if user.is_banned():
         db.session.rollback()
         raise banned_user()

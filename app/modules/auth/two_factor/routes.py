@@ -185,9 +185,6 @@ def _refuse(challenge: Challenge, error: ApiError, method: str) -> ApiError:
 
 def _complete_sign_in(challenge: Challenge, *, trust: bool, method: str) -> Response:
     user = challenge.user
-    lockout = _lockout()
-    if lockout is not None:
-        lockout.reset(lock_key(user.id))
     if not end_challenge(challenge):  # another request completed this challenge first
         db.session.rollback()
         raise ApiError(401, "INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
@@ -203,6 +200,9 @@ def _complete_sign_in(challenge: Challenge, *, trust: bool, method: str) -> Resp
         if challenge.dont_remember:
             delete_cookie(response, DONT_REMEMBER)
     db.session.commit()
+    lockout = _lockout()
+    if lockout is not None:  # after the commit: without Redis the counters are in the database too
+        lockout.reset(lock_key(user.id))
     audit_logger.log_async(actor_id=user.id, action="auth.sign_in", resource_type="user", resource_id=user.id,
                            details={"second_factor": method, "trust_device": trust})
     return response
