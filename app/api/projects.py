@@ -108,7 +108,7 @@ def list_projects() -> ResponseReturnValue:
 
 @bp.post("/projects")
 @endpoint(summary="Create a project in the tenant", tags=TAGS, body=ProjectIn, response=ProjectOut, auth=True,
-          responses={400: "No tenant", 403: "Role lacks project:create"})
+          status=201, responses={400: "No tenant", 403: "Role lacks project:create"})
 @require_auth
 @require_tenant
 @require_permission({"project": ["create"]})

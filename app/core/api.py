@@ -69,6 +69,8 @@ class Operation:
     auth: bool = False
     description: str | None = None
     content_type: str = "application/json"
+    #: The success status (201 for a creation).
+    status: int = 200
 
 
 _EXPECTED = {
@@ -176,6 +178,7 @@ def endpoint(
     auth: bool = False,
     description: str | None = None,
     content_type: str = "application/json",
+    status: int = 200,
 ) -> Callable[[F], F]:
     """Validate ``body``/``query`` into keyword arguments of the same names, and document the view."""
     operation = Operation(
@@ -188,6 +191,7 @@ def endpoint(
         auth=auth,
         description=description,
         content_type=content_type,
+        status=status,
     )
 
     def decorator(view: F) -> F:

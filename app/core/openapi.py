@@ -33,6 +33,9 @@ ERROR_SCHEMA = {
     "required": ["code", "message"],
 }
 
+#: Routes under this prefix are the auth module's: rate-limited, and origin-checked when they write.
+AUTH_PREFIX = "/api/v1/auth/"
+
 _STANDARD_ERRORS = {
     400: "Invalid input",
     401: "No identity",
@@ -77,7 +80,7 @@ def _parameters(model: type[BaseModel] | None, path_args: list[str]) -> list[dic
     return params
 
 
-def _operation(op: Operation, path_args: list[str], method: str) -> dict[str, Any]:
+def _operation(op: Operation, path: str, path_args: list[str], method: str) -> dict[str, Any]:
     spec: dict[str, Any] = {"summary": op.summary, "tags": list(op.tags)}
     if op.description:
         spec["description"] = op.description
@@ -98,11 +101,22 @@ def _operation(op: Operation, path_args: list[str], method: str) -> dict[str, An
         success["content"] = {"application/json": {"schema": _schema_for(op.response)}}
     else:
         success["content"] = {op.content_type: {"schema": {"type": "string"}}}
-    responses: dict[str, Any] = {"200": success}
+    responses: dict[str, Any] = {str(op.status): success}
     error = {"content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
-    wanted = {400: _STANDARD_ERRORS[400]} if (op.body or op.query) else {}
+    # Every status the framework itself may answer is documented (issue 14: the fuzzing test checks
+    # that nothing undocumented comes back): 400 for bad input, including a path parameter with a
+    # control character; 413/415 for bodies; 401 behind a guard; on the auth routes 429 (rate
+    # limits) and, for writes, 403 (the origin check).
+    wanted = {400: _STANDARD_ERRORS[400]} if (op.body or op.query or path_args) else {}
+    if op.body is not None and method != "get":
+        wanted[413] = _STANDARD_ERRORS[413]
+        wanted[415] = _STANDARD_ERRORS[415]
     if op.auth:
         wanted[401] = _STANDARD_ERRORS[401]
+    if path.startswith(AUTH_PREFIX):
+        wanted[429] = _STANDARD_ERRORS[429]
+        if method != "get":
+            wanted[403] = _STANDARD_ERRORS[403]
     wanted.update(op.responses)
     for status, description in sorted(wanted.items()):
         if status in (301, 302, 303, 307):
@@ -152,7 +166,7 @@ def build_document(app: Flask) -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for path, method, op, path_args in operations:
-        paths.setdefault(path, {})[method] = _operation(op, path_args, method)
+        paths.setdefault(path, {})[method] = _operation(op, path, path_args, method)
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)
     return spec.to_dict()

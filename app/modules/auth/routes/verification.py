@@ -120,7 +120,11 @@ def _verify_error(code: str, message: str, callback_url: str | None, status: int
     tags=TAGS,
     query=s.VerifyEmailQuery,
     response=s.VerifyEmailResponse,
-    responses={302: "Redirect to callbackURL"},
+    responses={
+        302: "Redirect to callbackURL",
+        401: "Invalid or expired token, or the user is gone",
+        403: "Untrusted callback URL",
+    },
 )
 def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
     _check_url(query.callback_url, "INVALID_CALLBACK_URL")
@@ -253,7 +257,7 @@ def _live_reset(token: str) -> Verification | None:
     summary="Follow a reset link: redirects to callbackURL with the token (or an error)",
     tags=TAGS,
     query=s.ResetPasswordTokenQuery,
-    responses={302: "Redirect to callbackURL"},
+    responses={302: "Redirect to callbackURL", 403: "Untrusted callback URL"},
     response=None,
 )
 def reset_password_callback(token: str, query: s.ResetPasswordTokenQuery) -> ResponseReturnValue:
