@@ -275,6 +275,23 @@ KNOWN: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
 #: Deliberate differences found by the comparison: left out of their steps, documented in the README.
 DELIBERATE_FOUND: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
     (
+        "sign-in-device-cookie",
+        (
+            "sign-in/ok",
+            "sign-in/remember-me-false",
+            "sign-in/callback-url",
+            "sign-in/form-urlencoded",
+            "sign-in/after-reset",
+            "origin/trusted-spa-origin",
+            "bearer/sign-in-without-cookies",
+            "two-factor/sign-in-redirect",
+            "admin/sign-in",
+        ),
+        ("headers.set-cookie.better-auth.sign_in_device",),
+        "security (issue 14): a successful password sign-in also sets the signed, HttpOnly device cookie "
+        "better-auth.sign_in_device (OWASP device cookies: a lock caused by others does not stop this browser)",
+    ),
+    (
         "update-user-name-number",
         ("update-user/name-wrong-type",),
         ("*",),
@@ -370,6 +387,11 @@ def test_step_matches_better_auth(step: str, observed: dict[str, dict[str, Any]]
 
 
 # -- what we promise where we differ on purpose ----------------------------------------------
+
+
+def test_deliberate_sign_in_sets_a_device_cookie(observed: dict[str, dict[str, Any]]) -> None:
+    cookie = observed["ours"]["sign-in/ok"]["headers"]["set-cookie"]["better-auth.sign_in_device"]
+    assert cookie["value"] == "<signed>" and "httponly" in cookie["attributes"]
 
 
 def test_deliberate_list_sessions_hands_out_no_usable_token(observed: dict[str, dict[str, Any]]) -> None:
