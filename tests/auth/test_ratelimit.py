@@ -267,3 +267,10 @@ def test_two_apps_with_memory_counters_count_apart(make_app: Callable[..., Any])
     )
     assert allowed(RateLimiter.for_app(first), "/sign-in/email") == 3
     assert allowed(RateLimiter.for_app(second), "/sign-in/email") == 3
+
+
+def test_a_long_path_is_counted_like_any_other(storage: Storage) -> None:
+    """Keys longer than the database column (a 2,000-character path) are stored hashed, and counted."""
+    limiter = RateLimiter(storage, enabled=True, window=10, max=2)
+    path = "/api/v1/auth/" + "x" * 2000
+    assert allowed(limiter, path) == 2

@@ -13,6 +13,7 @@ app's engine (never in the request's session), so a rolled-back request is still
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from typing import Any
@@ -31,6 +32,15 @@ __all__ = ["DatabaseStorage"]
 
 #: One increment in this many also deletes every expired row, so keys of past windows do not pile up.
 _PURGE_ONE_IN = 200
+#: Longest key stored as is (the column holds 255 characters).
+_KEY_LENGTH = 200
+
+
+def _column_key(key: str) -> str:
+    """The key as stored: itself when it fits the column, else its SHA-256 (a long request path)."""
+    if len(key) <= _KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class DatabaseStorage(Storage):
@@ -54,6 +64,7 @@ class DatabaseStorage(Storage):
         return self._engine
 
     def _upsert(self, key: str, expiry: float, amount: int) -> Any:
+        key = _column_key(key)
         engine = self._bind()
         now = time.time()
         insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
@@ -78,16 +89,15 @@ class DatabaseStorage(Storage):
 
     def get(self, key: str) -> int:
         with self._bind().connect() as conn:
-            count = conn.execute(
-                select(AuthCounter.count).where(AuthCounter.key == key, AuthCounter.expires_at > time.time())
-            ).scalar()
+            live = (AuthCounter.key == _column_key(key), AuthCounter.expires_at > time.time())
+            count = conn.execute(select(AuthCounter.count).where(*live)).scalar()
         return int(count or 0)
 
     def get_expiry(self, key: str) -> float:
         now = time.time()
         with self._bind().connect() as conn:
             expires = conn.execute(
-                select(AuthCounter.expires_at).where(AuthCounter.key == key, AuthCounter.expires_at > now)
+                select(AuthCounter.expires_at).where(AuthCounter.key == _column_key(key), AuthCounter.expires_at > now)
             ).scalar()
         return float(expires) if expires is not None else now
 
@@ -106,5 +116,5 @@ class DatabaseStorage(Storage):
 
     def clear(self, key: str) -> None:
         with self._bind().begin() as conn:
-            conn.execute(delete(AuthCounter).where(AuthCounter.key == key))
+            conn.execute(delete(AuthCounter).where(AuthCounter.key == _column_key(key)))
 
