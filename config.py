@@ -70,6 +70,14 @@ def _split_csv(value: Any) -> Any:
 CsvList = Annotated[list[str], NoDecode]
 
 
+def _check_origins(value: list[str]) -> list[str]:
+    for origin in value:
+        wildcard_ipv4 = re.fullmatch(r"[\d*?]+(\.[\d*?]+){3}", origin) is not None
+        if "://" not in origin and not origin.startswith("*.") and not wildcard_ipv4:
+            raise ValueError(f"{origin!r} is not an origin; expected scheme://host[:port], *.domain or 192.168.*.*")
+    return value
+
+
 class RateLimitSettings(_Section):
     #: None means "as better-auth": on in production, off elsewhere.
     enabled: bool | None = None
@@ -113,6 +121,8 @@ class AuthSettings(_Section):
     cookie_prefix: str = Field(default="better-auth", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     #: None: secure cookies when the base URL is https (as better-auth).
     secure_cookies: bool | None = None
+    #: SameSite of the auth cookies; "none" lets a front end on another *site* send them (needs Secure).
+    cookie_same_site: Literal["lax", "strict", "none"] = "lax"
     session: SessionSettings = SessionSettings()
     argon2: Argon2Settings = Argon2Settings()
     lockout: LockoutSettings = LockoutSettings()
@@ -123,14 +133,28 @@ class AuthSettings(_Section):
 
     _split = field_validator("trusted_origins", mode="before")(_split_csv)
 
-    @field_validator("trusted_origins")
-    @classmethod
-    def _origins_are_urls(cls, value: list[str]) -> list[str]:
-        for origin in value:
-            wildcard_ipv4 = re.fullmatch(r"[\d*?]+(\.[\d*?]+){3}", origin) is not None
-            if "://" not in origin and not origin.startswith("*.") and not wildcard_ipv4:
-                raise ValueError(f"{origin!r} is not an origin; expected scheme://host[:port], *.domain or 192.168.*.*")
-        return value
+    _origins = field_validator("trusted_origins")(lambda value: _check_origins(value))
+
+
+#: Request headers a cross-origin front end may send (the better-auth client, API keys, the tenant).
+DEFAULT_CORS_HEADERS = ["Content-Type", "Authorization", "X-API-Key", "X-Tenant-ID", "X-Request-ID"]
+
+
+class CorsSettings(_Section):
+    """``CORS__*``: which other origins may call the API from a browser (Fetch standard, CORS protocol).
+
+    The auth routes admit ``AUTH__TRUSTED_ORIGINS``; the application routes ``CORS__ORIGINS``, which
+    defaults to the same list.
+    """
+
+    origins: CsvList = Field(default_factory=list)
+    #: How long a browser may cache a preflight answer, seconds.
+    max_age: int = Field(default=600, ge=0, le=86400)
+    allow_headers: CsvList = Field(default_factory=lambda: list(DEFAULT_CORS_HEADERS))
+
+    _split = field_validator("origins", "allow_headers", mode="before")(_split_csv)
+
+    _origins = field_validator("origins")(lambda value: _check_origins(value))
 
 
 class SmtpSettings(_Section):
@@ -201,6 +225,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     keycloak: KeycloakSettings = KeycloakSettings()
     openapi: OpenApiSettings = OpenApiSettings()
+    cors: CorsSettings = CorsSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -248,6 +273,18 @@ class Settings(BaseSettings):
             for name in ("issuer", "client_id", "client_secret"):
                 if not getattr(self.keycloak, name):
                     raise ValueError(f"KEYCLOAK__{name.upper()} is required when KEYCLOAK__ENABLED=true")
+        return self
+
+    @model_validator(mode="after")
+    def _same_site_none_needs_secure(self) -> Settings:
+        secure = self.auth.secure_cookies
+        if secure is None:
+            secure = self.base_url.startswith("https://")
+        if self.auth.cookie_same_site == "none" and not secure:
+            raise ValueError(
+                "AUTH__COOKIE_SAME_SITE=none needs Secure cookies (browsers drop SameSite=None without it); "
+                "expected an https AUTH__BASE_URL or AUTH__SECURE_COOKIES=true"
+            )
         return self
 
     @model_validator(mode="after")

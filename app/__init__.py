@@ -97,6 +97,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     init_core(app)
     setup_modules(app)
+    from app.core.cors import init_cors
+
+    api_key_headers = app.extensions.get("auth.api_key.settings")
+    init_cors(app, extra_headers=getattr(api_key_headers, "headers", ()))
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
 

@@ -9,6 +9,8 @@ document cannot drift from what the server accepts. Invalid input is answered 40
 from __future__ import annotations
 
 import json
+import types
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import wraps
@@ -71,7 +73,7 @@ class Operation:
 
 
 _EXPECTED = {
-    "string": "string", "int": "number", "float": "number", "bool": "boolean", "dict": "object",
+    "string": "string", "int": "number", "float": "number", "bool": "boolean", "dict": "record",
     "list": "array", "model": "object", "datetime": "date",
 }
 
@@ -90,15 +92,32 @@ def _received(value: Any) -> str:
     return "string"
 
 
+def _zod_type(annotation: Any) -> str:
+    """zod's name for a type: a mapping is a ``z.record`` ("record"), a nested model a ``z.object``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _zod_type(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = [_zod_type(arg) for arg in typing.get_args(annotation) if arg is not type(None)]
+        return kinds[0] if kinds else "string"
+    if origin is not None and isinstance(origin, type):
+        annotation = origin
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return "object"
+        for kind, label in ((bool, "boolean"), (str, "string"), (int, "number"), (float, "number"),
+                            (dict, "record"), (list, "array"), (tuple, "array")):
+            if issubclass(annotation, kind):
+                return label
+    return "string"
+
+
 def _expected_of(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
     """What zod would name as expected for a missing field: from the model's annotation."""
     field = model.model_fields.get(str(loc[0])) if model is not None and loc else None
-    text = str(field.annotation) if field is not None else ""
-    for name, label in (("str", "string"), ("int", "number"), ("float", "number"), ("bool", "boolean"),
-                        ("dict", "object"), ("list", "array")):
-        if name in text:
-            return label
-    return "string"
+    if field is None and model is not None and loc:
+        field = next((f for f in model.model_fields.values() if f.alias == str(loc[0])), None)
+    return _zod_type(field.annotation) if field is not None else "string"
 
 
 def _issue(detail: Any, model: type[BaseModel] | None) -> str:

@@ -573,6 +573,45 @@ async function jwtSteps() {
   await step("jwt/jwks", () => j.raw("/jwks"));
 }
 
+async function paritySteps() {
+  // a dead session cookie is cleared by every endpoint that needs a session, not only get-session
+  const p = device("parity");
+  await p.do("signUp.email", { email: "parity@example.com", password: PASSWORD, name: "Parity" });
+  const dead = p.clone(); // each step below takes its own copy: a clearing answer empties a jar
+  await p.do("signOut");
+  await step("stale-cookie/list-sessions", () => dead.clone().raw("/list-sessions"));
+  await step("stale-cookie/update-user", () => dead.clone().raw("/update-user", { method: "POST", body: { name: "X" } }));
+  await step("stale-cookie/organization-list", () => dead.clone().raw("/organization/list"));
+  await step("stale-cookie/api-key-list", () => dead.clone().raw("/api-key/list"));
+  await step("stale-cookie/token", () => dead.clone().raw("/token"));
+  await step("stale-cookie/list-accounts", () => dead.clone().raw("/list-accounts"));
+
+  const nobody = device("nobody");
+  await step("api-key/list-anonymous", () => nobody.do("apiKey.list"));
+  await step("api-key/get-anonymous", () => nobody.do("apiKey.get", { query: { id: "x".repeat(32) } }));
+  await step("organization/list-user-invitations-anonymous", () => nobody.do("organization.listUserInvitations"));
+  const shortKey = device("short-key", { cookies: false, origin: null, headers: { "x-api-key": "short" } });
+  await step("api-key/too-short-key", () => shortKey.raw("/get-session"));
+
+  const root = device("root-parity");
+  await root.do("signIn.email", { email: adminEmail, password: adminPassword });
+  await step("admin/has-permission-ok", () => root.do("admin.hasPermission", { permissions: { user: ["list"] } }));
+  await step("admin/has-permission-empty", () => root.raw("/admin/has-permission", { method: "POST", body: {} }));
+  await step("admin/has-permission-string", () => root.raw("/admin/has-permission", { method: "POST", body: { permissions: "user" } }));
+  // object fields sent as something else, or left out: zod's "expected object"
+  const o = device("objects");
+  await o.do("signUp.email", { email: "objects@example.com", password: PASSWORD, name: "Objects" });
+  const org = (await o.do("organization.create", { name: "Objects", slug: "objects" })).data;
+  await step("validation/organization-has-permission-missing", () => o.raw("/organization/has-permission", { method: "POST", body: { organizationId: org?.id } }));
+  await step("validation/organization-has-permission-string", () => o.raw("/organization/has-permission", { method: "POST", body: { permissions: "x", organizationId: org?.id } }));
+  await step("validation/organization-update-missing-data", () => o.raw("/organization/update", { method: "POST", body: { organizationId: org?.id } }));
+  await step("validation/organization-update-data-string", () => o.raw("/organization/update", { method: "POST", body: { data: "x", organizationId: org?.id } }));
+  await step("validation/admin-update-user-missing-data", () => root.raw("/admin/update-user", { method: "POST", body: { userId: "x".repeat(32) } }));
+  await step("validation/admin-update-user-data-string", () => root.raw("/admin/update-user", { method: "POST", body: { userId: "x".repeat(32), data: "x" } }));
+  await step("validation/admin-create-user-data-string", () => root.raw("/admin/create-user", { method: "POST", body: { email: "d@example.com", password: PASSWORD, name: "D", data: "x" } }));
+  await step("validation/api-key-create-permissions-string", () => root.raw("/api-key/create", { method: "POST", body: { name: "x", permissions: "x" } }));
+}
+
 const { runAndPrint } = await import("../js/lib.mjs");
 runAndPrint(async () => {
   await core();
@@ -582,5 +621,6 @@ runAndPrint(async () => {
   await organizationSteps();
   await apiKeySteps();
   await jwtSteps();
+  await paritySteps();
   return { steps, extras };
 });

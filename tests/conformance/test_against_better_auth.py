@@ -224,6 +224,9 @@ DELIBERATE: dict[str, tuple[str, ...]] = {
     "routing/wrong-method-delete-session": ("status", "body", "headers.content-type"),
     # OPTIONS without CORS configured: 405 JSON like any other method a route does not take.
     "routing/options-preflight": ("status", "body", "headers.*"),
+    # CORS for the trusted SPA origin (better-auth leaves CORS to the host framework): set-auth-jwt
+    # is exposed next to set-auth-token on every answer to an admitted origin.
+    "origin/trusted-spa-origin": ("headers.access-control-expose-headers",),
     # invitations need a verified email by default here (require_email_verification_on_invitation,
     # better-auth's requireEmailVerificationOnInvitation, off by default there).
     "organization/get-invitation-unverified": ("*",),

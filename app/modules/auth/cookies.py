@@ -44,11 +44,17 @@ def cookie_name(short: str) -> str:
     return f"__Secure-{name}" if secure_cookies() else name
 
 
+def same_site() -> str:
+    """``Lax`` (better-auth's default), ``Strict``, or ``None`` for a front end on another site
+    (``AUTH__COOKIE_SAME_SITE``; config.py refuses ``none`` without Secure, RFC 6265bis §5.4.7)."""
+    return _settings().auth.cookie_same_site.capitalize()
+
+
 def _attributes(max_age: int | None) -> str:
     parts = []
     if max_age is not None:
         parts.append(f"Max-Age={max_age}")
-    parts += ["Path=/", "HttpOnly", "SameSite=Lax"]
+    parts += ["Path=/", "HttpOnly", f"SameSite={same_site()}"]
     if secure_cookies():
         parts.append("Secure")
     return "; ".join(parts)
@@ -70,7 +76,8 @@ def set_signed_cookie(response: Response, short: str, value: str, max_age: int |
 def delete_cookie(response: Response, short: str) -> None:
     response.headers.add(
         "Set-Cookie",
-        f"{cookie_name(short)}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure_cookies() else ""),
+        f"{cookie_name(short)}=; Max-Age=0; Path=/; HttpOnly; SameSite={same_site()}"
+        + ("; Secure" if secure_cookies() else ""),
     )
 
 

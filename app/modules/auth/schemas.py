@@ -27,6 +27,24 @@ def _not_null(value: Any) -> Any:
     return value
 
 
+def one_permission_map(data: Any) -> Any:
+    """better-auth's ``z.xor([{permission: record}, {permissions: record}])``: exactly one of the two
+    must be a map of resource to actions, else zod's bare ``[body] Invalid input``. The other key,
+    when present and not such a map, is dropped (zod's non-strict objects ignore it)."""
+    if not isinstance(data, dict):
+        return data
+
+    def is_map(value: Any) -> bool:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(a, str) for a in v) for k, v in value.items()
+        )
+
+    valid = [key for key in ("permission", "permissions") if is_map(data.get(key))]
+    if len(valid) != 1:
+        raise ValueError("Invalid input")
+    return {k: v for k, v in data.items() if k not in ("permission", "permissions") or k in valid}
+
+
 Email = Annotated[str, AfterValidator(normalize_email)]
 Name = Annotated[str, Field(max_length=255)]
 #: Bounded generously here; the password policy (8-128) answers its own error codes.

@@ -116,6 +116,9 @@ def resolve_api_key() -> bool:
     if key is None:
         return False
     try:
+        if len(key) < api_key_settings().key_length:
+            # better-auth's session hook refuses a key shorter than any it issues with 403, before any lookup
+            raise api_key_error("INVALID_API_KEY", status=403)
         row = validate_key(key)
         _identify(row, key)
     except ApiError as error:

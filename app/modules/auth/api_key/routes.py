@@ -12,6 +12,7 @@ from flask import g
 from flask.typing import ResponseReturnValue
 
 from app.core.api import endpoint
+from app.core.errors import ApiError
 from app.modules import audit_logger
 from app.modules.auth.api_key import schemas as s
 from app.modules.auth.api_key import usage
@@ -41,13 +42,17 @@ _SORT_COLUMNS: dict[str, Any] = {
 }
 
 
-def _session() -> ResolvedSession:
+def _session(missing: str = "UNAUTHORIZED_SESSION") -> ResolvedSession:
+    """The caller's session; without one, ``missing`` (get and list sit behind better-auth's
+    sessionMiddleware, whose answer is the core ``UNAUTHORIZED``)."""
     resolved = resolve_identity()
     if resolved is None:
         error = g.get("auth_error")
         if error is not None and g.get("user") is None:
             raise error
-        raise api_key_error("UNAUTHORIZED_SESSION")
+        if missing == "UNAUTHORIZED":
+            raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
+        raise api_key_error(missing)
     return resolved
 
 
@@ -117,7 +122,7 @@ def create(body: s.CreateKeyBody) -> ResponseReturnValue:
 @endpoint(summary="One of the caller's API keys (never the key itself)", tags=TAGS, query=s.GetKeyQuery,
           response=s.ApiKeyOut, auth=True, responses={404: "KEY_NOT_FOUND"})
 def get(query: s.GetKeyQuery) -> ResponseReturnValue:
-    resolved = _session()
+    resolved = _session("UNAUTHORIZED")
     row = _owned_key(query.id, query.config_id, resolved.user_id, "read")
     return json_response(_json(row))
 
@@ -126,7 +131,7 @@ def get(query: s.GetKeyQuery) -> ResponseReturnValue:
 @endpoint(summary="The caller's API keys, or an organization's with organizationId", tags=TAGS,
           query=s.ListKeysQuery, response=s.ApiKeyList, auth=True)
 def list_(query: s.ListKeysQuery) -> ResponseReturnValue:
-    resolved = _session()
+    resolved = _session("UNAUTHORIZED")
     if query.organization_id:
         check_org_permission(resolved.user_id, query.organization_id, "read")
     rows, total = list_keys(

@@ -23,6 +23,7 @@ from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.emails import invitation_email
+from app.modules.auth.identity import resolve_identity
 from app.modules.auth.models import User, utcnow
 from app.modules.auth.organization import schemas as s
 from app.modules.auth.organization.common import (
@@ -236,9 +237,11 @@ def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
     responses={403: "Email not verified"},
 )
 def org_list_user_invitations(query: s.ListUserInvitationsQuery) -> ResponseReturnValue:
-    resolved = require_session()
     if query.email:
         raise ApiError(400, "BAD_REQUEST", "User email cannot be passed for client side API calls.")
+    resolved = resolve_identity()
+    if resolved is None:  # better-auth: the email comes from the session or (server-side) the query
+        raise ApiError(400, "BAD_REQUEST", "Missing session headers, or email query parameter.")
     if not resolved.user.get("emailVerified"):
         raise org_error(403, "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION")
     rows = db.session.execute(
