@@ -111,6 +111,12 @@ class LockoutSettings(_Section):
     duration: int = Field(default=900, ge=1)
 
 
+class DeleteUserSettings(_Section):
+    """``AUTH__DELETE_USER__*``: better-auth's ``user.deleteUser``, off by default as there."""
+
+    enabled: bool = False
+
+
 class AuthSettings(_Section):
     secret: str | None = None
     base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:5000")
@@ -129,6 +135,7 @@ class AuthSettings(_Section):
     min_password_length: int = Field(default=8, ge=1)
     max_password_length: int = Field(default=128, ge=8, le=4096)
     require_email_verification: bool = False
+    delete_user: DeleteUserSettings = DeleteUserSettings()
     app_name: str = "SaaS foundation"
 
     _split = field_validator("trusted_origins", mode="before")(_split_csv)

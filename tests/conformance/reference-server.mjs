@@ -19,7 +19,7 @@ const [outboxPath] = process.argv.slice(2);
 const { betterAuth } = await load("better-auth");
 const { toNodeHandler } = await load("better-auth/node");
 const { memoryAdapter } = await load("better-auth/adapters/memory");
-const { bearer, twoFactor, admin, organization, jwt } = await load("better-auth/plugins");
+const { bearer, twoFactor, admin, organization, jwt, openAPI } = await load("better-auth/plugins");
 const { apiKey } = await load("@better-auth/api-key");
 
 function mail(to, subject, url) {
@@ -69,6 +69,7 @@ const auth = betterAuth({
     }),
     apiKey({ enableSessionForAPIKeys: true, enableMetadata: true, rateLimit: { enabled: false } }),
     jwt(),
+    openAPI(),
   ],
 });
 

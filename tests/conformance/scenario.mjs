@@ -612,6 +612,31 @@ async function paritySteps() {
   await step("validation/api-key-create-permissions-string", () => root.raw("/api-key/create", { method: "POST", body: { name: "x", permissions: "x" } }));
 }
 
+async function openApiSteps() {
+  // the auth API's own document: relative paths, the base path in servers, better-auth's operationIds
+  await step("open-api/generate-schema", async () => {
+    const response = await fetch(AUTH + "/open-api/generate-schema");
+    const doc = await response.json();
+    const ids = {};
+    for (const [path, method] of [["/sign-up/email", "post"], ["/sign-in/email", "post"], ["/get-session", "get"],
+      ["/list-sessions", "get"], ["/admin/list-users", "get"], ["/organization/get-full-organization", "get"],
+      ["/organization/invite-member", "post"], ["/jwks", "get"], ["/token", "get"], ["/reset-password/{token}", "get"]]) {
+      ids[`${method} ${path}`] = doc.paths?.[path]?.[method]?.operationId ?? null;
+    }
+    const paths = Object.keys(doc.paths ?? {});
+    return {
+      status: response.status,
+      body: {
+        servers: norm(doc.servers),
+        openapiMajor: String(doc.openapi).split(".").slice(0, 2).join("."),
+        allRelative: paths.every((p) => p.startsWith("/") && !p.startsWith("/api/")),
+        operationIds: ids,
+      },
+      headers: {},
+    };
+  });
+}
+
 const { runAndPrint } = await import("../js/lib.mjs");
 runAndPrint(async () => {
   await core();
@@ -622,5 +647,6 @@ runAndPrint(async () => {
   await apiKeySteps();
   await jwtSteps();
   await paritySteps();
+  await openApiSteps();
   return { steps, extras };
 });

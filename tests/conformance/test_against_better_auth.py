@@ -115,6 +115,7 @@ def our_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
                 "MAIL__FILE": str(outbox),
                 "AUTH__BASE_URL": url,
                 "AUTH__TRUSTED_ORIGINS": SPA_ORIGIN,
+                "AUTH__DELETE_USER__ENABLED": "true",  # reference-server.mjs turns deleteUser on
                 "ADMIN__EMAIL": ADMIN_EMAIL,
                 "ADMIN__PASSWORD": ADMIN_PASSWORD,
                 # as reference-server.mjs: metadata on (both default to off), the key rate limit off

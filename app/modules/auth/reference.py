@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from markupsafe import escape
 
 from app.core.api import ApiModel, endpoint
-from app.core.openapi import document, openapi_json
+from app.core.openapi import AUTH_BASE, document
 
 bp = Blueprint("auth_reference", __name__, url_prefix="/api/v1/auth")
 
@@ -25,9 +25,10 @@ def ok() -> ResponseReturnValue:
 
 
 @bp.get("/open-api/generate-schema")
-@endpoint(summary="The OpenAPI document (better-auth's path)", tags=["Reference"], response={"type": "object"})
+@endpoint(summary="The auth API's OpenAPI document (better-auth's path; the whole API is /api/v1/openapi.json)",
+          tags=["Reference"], response={"type": "object"})
 def generate_schema() -> ResponseReturnValue:
-    return openapi_json()
+    return jsonify(document(AUTH_BASE))
 
 
 _PAGE = """<!doctype html>

@@ -127,6 +127,8 @@ def verify_password(body: s.VerifyPasswordBody) -> ResponseReturnValue:
 )
 def delete_user(body: s.DeleteUserBody) -> ResponseReturnValue:
     resolved = require_session()
+    if not settings().auth.delete_user.enabled:  # better-auth: the session first, then 404 when off
+        raise ApiError(404, "NOT_FOUND", "Not found")
     if body.password is not None:
         _check_password(resolved.user_id, body.password)
     elif not is_fresh(resolved):
