@@ -637,6 +637,46 @@ async function openApiSteps() {
   });
 }
 
+async function surfaceSteps() {
+  const u = device("surface");
+  await u.do("signUp.email", { email: "surface@example.com", password: PASSWORD, name: "Surface" });
+  const nobody = device("nobody");
+  // (the client sends a call without body keys as GET: a raw POST is what a caller means)
+  await step("update-session/empty", () => u.raw("/update-session", { method: "POST", body: {} }));
+  await step("update-session/unknown-field", () => u.do("updateSession", { color: "blue" }));
+  await step("update-session/plugin-field", () => u.do("updateSession", { activeOrganizationId: "x".repeat(32) }));
+  await step("update-session/anonymous", () => nobody.do("updateSession", { color: "blue" }));
+
+  const credentialId = (await u.do("listAccounts")).data?.[0]?.id ?? "none";
+  await step("unlink-account/last-account", () => u.do("unlinkAccount", { accountId: credentialId }));
+  await step("unlink-account/missing-account-id", () => u.raw("/unlink-account", { method: "POST", body: {} }));
+  await step("unlink-account/anonymous", () => nobody.do("unlinkAccount", { accountId: credentialId }));
+  await step("get-access-token/credential-account", () => u.do("getAccessToken", { accountId: credentialId }));
+  await step("get-access-token/unknown-account", () => u.do("getAccessToken", { accountId: "x".repeat(32) }));
+  await step("get-access-token/empty-body", () => u.raw("/get-access-token", { method: "POST", body: {} }));
+  await step("get-access-token/extra-key", () => u.raw("/get-access-token", { method: "POST", body: { accountId: credentialId, providerId: "keycloak" } }));
+  await step("get-access-token/account-cookie", () => u.raw("/get-access-token", { method: "POST", body: { useAccountCookie: true } }));
+  await step("get-access-token/anonymous", () => nobody.do("getAccessToken", { accountId: credentialId }));
+  await step("refresh-token/credential-account", () => u.do("refreshToken", { accountId: credentialId }));
+  await step("refresh-token/unknown-account", () => u.do("refreshToken", { accountId: "x".repeat(32) }));
+  await step("refresh-token/anonymous", () => nobody.do("refreshToken", { accountId: credentialId }));
+  await step("account-info/credential-account", () => u.do("accountInfo", { query: { accountId: credentialId } }));
+  await step("account-info/unknown-account", () => u.do("accountInfo", { query: { accountId: "x".repeat(32) } }));
+  await step("account-info/no-query", () => u.raw("/account-info"));
+  await step("account-info/anonymous", () => nobody.do("accountInfo", { query: { accountId: credentialId } }));
+
+  const other = device("surface-other");
+  await other.do("signUp.email", { email: "surface-other@example.com", password: PASSWORD, name: "Other" });
+  await step("organization/get-organization-none-active", () => u.do("organization.getOrganization", { query: {} }));
+  const org = (await u.do("organization.create", { name: "Surface", slug: "surface" })).data;
+  await step("organization/get-organization", () => u.do("organization.getOrganization", { query: { organizationId: org?.id } }));
+  await step("organization/get-organization-active", () => u.raw("/organization/get-organization"));
+  await step("organization/get-organization-by-slug", () => u.do("organization.getOrganization", { query: { organizationSlug: "surface" } }));
+  await step("organization/get-organization-unknown", () => u.do("organization.getOrganization", { query: { organizationId: "x".repeat(32) } }));
+  await step("organization/get-organization-non-member", () => other.do("organization.getOrganization", { query: { organizationId: org?.id } }));
+  await step("organization/get-organization-anonymous", () => nobody.do("organization.getOrganization", { query: { organizationId: org?.id } }));
+}
+
 const { runAndPrint } = await import("../js/lib.mjs");
 runAndPrint(async () => {
   await core();
@@ -648,5 +688,6 @@ runAndPrint(async () => {
   await jwtSteps();
   await paritySteps();
   await openApiSteps();
+  await surfaceSteps();
   return { steps, extras };
 });

@@ -322,6 +322,13 @@ DELIBERATE_FOUND: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
         "ipAddress null and sends neither header",
     ),
     (
+        "bare-401-without-body",
+        ("get-access-token/anonymous", "refresh-token/anonymous", "account-info/anonymous"),
+        ("body", "headers.content-type"),
+        "cosmetic (every error of ours carries a code): the provider-token routes answer an anonymous caller 401 "
+        "{code: UNAUTHORIZED, message}; better-auth's resolveUserId throws a bare 401 with an empty body",
+    ),
+    (
         "session-ip-address",
         SESSION_STEPS,
         ("body.session.ipAddress", "body.*.ipAddress"),
