@@ -162,3 +162,116 @@ def test_unlink_keeps_the_last_account(server: OidcServer) -> None:
     assert response.json() == {"status": True}
     accounts = browser.session.get(f"{browser.auth_url}/list-accounts", timeout=10).json()
     assert [a["providerId"] for a in accounts] == ["credential"]
+
+
+# -- link-social -------------------------------------------------------------------------------
+
+
+def password_user(server: OidcServer, email: str = "ada@example.com") -> Browser:
+    browser = server.browser()
+    response = browser.session.post(
+        f"{browser.auth_url}/sign-up/email",
+        json={"email": email, "password": "correct horse battery", "name": "Ada"},
+        headers={"Origin": browser.app_url}, timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return browser
+
+
+def link(browser: Browser, login: str) -> Any:
+    started = browser.start("/link-social", callbackURL="/linked", errorCallbackURL="/link-failed")
+    assert started.status_code == 200, started.text
+    assert started.json()["redirect"] is True and started.headers["Location"] == started.json()["url"]
+    return browser.callback(browser.to_callback(started.json()["url"], login))
+
+
+def test_link_social_links_the_identity_to_the_signed_in_user(server: OidcServer) -> None:
+    server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com")})
+    browser = password_user(server)
+    session_before = browser.get_session()["session"]["id"]
+
+    response = link(browser, "ada")
+
+    assert response.headers["Location"] == f"{server.url}/linked" or response.headers["Location"] == "/linked"
+    assert "better-auth.session_token" not in response.headers.get("Set-Cookie", "")  # no new session
+    assert browser.get_session()["session"]["id"] == session_before
+    accounts = browser.session.get(f"{browser.auth_url}/list-accounts", timeout=10).json()
+    assert sorted(a["providerId"] for a in accounts) == ["credential", "keycloak"]
+    keycloak_id = next(a["id"] for a in accounts if a["providerId"] == "keycloak")
+    assert post(browser, "/get-access-token", {"accountId": keycloak_id}).status_code == 200
+    # linked again: the same account, tokens refreshed
+    assert "error" not in link(browser, "ada").headers["Location"]
+    assert len(browser.session.get(f"{browser.auth_url}/list-accounts", timeout=10).json()) == 2
+    # and the identity now signs Ada in
+    other = server.browser()
+    other.sign_in("ada")
+    assert other.get_session()["user"]["email"] == "ada@example.com"
+
+
+def fresh_browser(server: OidcServer, email: str = "ada@example.com") -> Browser:
+    """A new user agent (no session at the provider yet) signed in with the password."""
+    browser = server.browser()
+    response = browser.session.post(
+        f"{browser.auth_url}/sign-in/email", json={"email": email, "password": "correct horse battery"},
+        headers={"Origin": browser.app_url}, timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return browser
+
+
+def test_link_social_refusals(server: OidcServer) -> None:
+    server.provider.set_accounts({
+        "ada": account("kc-ada", "ada@example.com"),
+        "eve": account("kc-eve", "eve@example.com"),
+        "unverified": account("kc-unverified", "ada@example.com", verified=False),
+    })
+    password_user(server)
+    assert "error=email_does_not_match" in link(fresh_browser(server), "eve").headers["Location"]
+    assert "error=unable_to_link_account" in link(fresh_browser(server), "unverified").headers["Location"]
+    # the session that asked is gone by the time the provider answers
+    browser = fresh_browser(server)
+    started = browser.start("/link-social", callbackURL="/linked", errorCallbackURL="/link-failed")
+    callback_url = browser.to_callback(started.json()["url"], "ada")
+    assert post(browser, "/sign-out", {}).status_code == 200
+    assert "error=unable_to_link_account" in browser.callback(callback_url).headers["Location"]
+    accounts_of_ada = fresh_browser(server).session
+    listed = accounts_of_ada.get(f"{server.auth_url}/list-accounts", timeout=10).json()
+    assert [a["providerId"] for a in listed] == ["credential"]
+
+
+def test_link_social_to_an_identity_of_another_user(server: OidcServer) -> None:
+    server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com")})
+    server.browser().sign_in("ada")  # kc-ada signs up Ada through Keycloak
+    # a second local user with the same email cannot exist; an admin-made one with another email can't match:
+    # so take Ada's own Keycloak user and give the identity to a new user by changing its account's owner
+    bob = password_user(server, "bob@example.com")
+    with server.app.app_context():
+        from app.modules.auth.models import User
+
+        row = db.session.scalar(select(Account).where(Account.account_id == "kc-ada"))
+        bob_user = db.session.scalar(select(User).where(User.email == "bob@example.com"))
+        assert row is not None and bob_user is not None
+        ada_user_id = row.user_id
+        bob_user.email, ada_email = "bob-old@example.com", "ada@example.com"
+        db.session.commit()
+        ada = db.session.get(User, ada_user_id)
+        assert ada is not None
+        ada.email = "ada-old@example.com"
+        db.session.commit()
+        bob_user.email = ada_email
+        db.session.commit()
+    # Bob's session email was bob@: sign in again so the link carries his current email
+    bob = server.browser()
+    bob.session.post(f"{bob.auth_url}/sign-in/email", json={"email": "ada@example.com", "password": "correct horse battery"},
+                     headers={"Origin": bob.app_url}, timeout=10)
+    assert "error=account_already_linked_to_different_user" in link(bob, "ada").headers["Location"]
+
+
+def test_link_social_needs_a_session_and_a_known_provider(server: OidcServer) -> None:
+    anonymous = server.browser().start("/link-social")
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "UNAUTHORIZED")
+    browser = password_user(server)
+    unknown = browser.start("/link-social", provider="github")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "PROVIDER_NOT_FOUND")
+    id_token = browser.start("/link-social", idToken={"token": "x"})
+    assert (id_token.status_code, id_token.json()["code"]) == (404, "ID_TOKEN_NOT_SUPPORTED")

@@ -665,6 +665,10 @@ async function surfaceSteps() {
   await step("account-info/no-query", () => u.raw("/account-info"));
   await step("account-info/anonymous", () => nobody.do("accountInfo", { query: { accountId: credentialId } }));
 
+  await step("link-social/unknown-provider", () => u.do("linkSocial", { provider: "keycloak", callbackURL: "/linked" }));
+  await step("link-social/untrusted-callback", () => u.do("linkSocial", { provider: "keycloak", callbackURL: "https://evil.example/x" }));
+  await step("link-social/anonymous", () => nobody.do("linkSocial", { provider: "keycloak", callbackURL: "/linked" }));
+
   const other = device("surface-other");
   await other.do("signUp.email", { email: "surface-other@example.com", password: PASSWORD, name: "Other" });
   await step("organization/get-organization-none-active", () => u.do("organization.getOrganization", { query: {} }));
