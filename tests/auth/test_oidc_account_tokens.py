@@ -242,9 +242,9 @@ def test_link_social_refusals(server: OidcServer) -> None:
 def test_link_social_to_an_identity_of_another_user(server: OidcServer) -> None:
     server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com")})
     server.browser().sign_in("ada")  # kc-ada signs up Ada through Keycloak
-    # a second local user with the same email cannot exist; an admin-made one with another email can't match:
-    # so take Ada's own Keycloak user and give the identity to a new user by changing its account's owner
-    bob = password_user(server, "bob@example.com")
+    # Bob takes over the address Ada signed up with (Ada's own user moves to another): the identity
+    # still belongs to Ada's user, so Bob, with the matching email, cannot have it
+    password_user(server, "bob@example.com")
     with server.app.app_context():
         from app.modules.auth.models import User
 
@@ -261,9 +261,7 @@ def test_link_social_to_an_identity_of_another_user(server: OidcServer) -> None:
         bob_user.email = ada_email
         db.session.commit()
     # Bob's session email was bob@: sign in again so the link carries his current email
-    bob = server.browser()
-    bob.session.post(f"{bob.auth_url}/sign-in/email", json={"email": "ada@example.com", "password": "correct horse battery"},
-                     headers={"Origin": bob.app_url}, timeout=10)
+    bob = fresh_browser(server, "ada@example.com")
     assert "error=account_already_linked_to_different_user" in link(bob, "ada").headers["Location"]
 
 
