@@ -1,7 +1,7 @@
 // node reference-server.mjs <outboxPath>
 //
 // A real better-auth 1.7.25 server (memory adapter) configured like ours: basePath /api/v1/auth,
-// plugins bearer, twoFactor, admin, organization, apiKey (@better-auth/api-key, with
+// plugins bearer, twoFactor (with the OTP method, codes to the outbox), admin, organization, apiKey (@better-auth/api-key, with
 // enableSessionForAPIKeys, enableMetadata and its rate limit off, as ours) and jwt; user additionalFields firstname, lastname, bio; change-email
 // and delete-user enabled; every mail appended to <outboxPath> as one JSON line (to, subject, text,
 // url), the format of our file mail backend.
@@ -62,7 +62,7 @@ const auth = betterAuth({
   },
   plugins: [
     bearer(),
-    twoFactor(),
+    twoFactor({ otpOptions: { sendOTP: async ({ user, otp }) => mail(user.email, "Two-factor code", otp) } }),
     admin(),
     organization({
       sendInvitationEmail: async ({ email, id }) => mail(email, "Invitation", `${origin}/accept-invitation/${id}`),

@@ -681,6 +681,42 @@ async function surfaceSteps() {
   await step("organization/get-organization-anonymous", () => nobody.do("organization.getOrganization", { query: { organizationId: org?.id } }));
 }
 
+async function otpSteps() {
+  const codeIn = (mail) => (mail.text.match(/\b\d{6}\b/) ?? [null])[0];
+  const o = device("otp");
+  await o.do("signUp.email", { email: "otp@example.com", password: PASSWORD, name: "Otp" });
+  await step("two-factor/send-otp-without-challenge", () => device("otp-none").do("twoFactor.sendOtp", {}));
+  await step("two-factor/verify-otp-nothing-sent", () => o.do("twoFactor.verifyOtp", { code: "123456" }));
+  let before = mailCount();
+  await step("two-factor/send-otp-session", () => o.do("twoFactor.sendOtp", {}));
+  let code = codeIn(await waitMail("otp@example.com", before));
+  await step("two-factor/verify-otp-wrong", () => o.do("twoFactor.verifyOtp", { code: code === "000000" ? "111111" : "000000" }));
+  await step("two-factor/verify-otp-enables", () => o.do("twoFactor.verifyOtp", { code }));
+  await step("get-session/otp-enabled", () => o.raw("/get-session"));
+  await step("two-factor/verify-otp-reused", () => o.do("twoFactor.verifyOtp", { code }));
+
+  const o2 = device("otp2");
+  await step("two-factor/otp-sign-in-redirect", () => o2.do("signIn.email", { email: "otp@example.com", password: PASSWORD }));
+  before = mailCount();
+  await step("two-factor/send-otp-challenge", () => o2.do("twoFactor.sendOtp", {}));
+  code = codeIn(await waitMail("otp@example.com", before));
+  const replay = o2.clone();
+  await step("two-factor/verify-otp-challenge-wrong", () => o2.do("twoFactor.verifyOtp", { code: code === "000000" ? "111111" : "000000" }));
+  await step("two-factor/verify-otp-challenge", () => o2.do("twoFactor.verifyOtp", { code }));
+  await step("get-session/after-otp-sign-in", () => o2.raw("/get-session"));
+  await step("two-factor/verify-otp-challenge-replayed", () => replay.do("twoFactor.verifyOtp", { code }));
+
+  // attempts per mailed code: the sixth wrong try needs a new code (session path: no challenge counting)
+  const o3 = device("otp3");
+  await o3.do("signUp.email", { email: "otp3@example.com", password: PASSWORD, name: "Otp3" });
+  before = mailCount();
+  await o3.do("twoFactor.sendOtp", {});
+  code = codeIn(await waitMail("otp3@example.com", before));
+  const wrong = code === "000000" ? "111111" : "000000";
+  for (let i = 0; i < 5; i++) await o3.do("twoFactor.verifyOtp", { code: wrong });
+  await step("two-factor/verify-otp-too-many-attempts", () => o3.do("twoFactor.verifyOtp", { code }));
+}
+
 const { runAndPrint } = await import("../js/lib.mjs");
 runAndPrint(async () => {
   await core();
@@ -693,5 +729,6 @@ runAndPrint(async () => {
   await paritySteps();
   await openApiSteps();
   await surfaceSteps();
+  await otpSteps();
   return { steps, extras };
 });

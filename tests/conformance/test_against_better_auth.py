@@ -116,6 +116,7 @@ def our_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
                 "AUTH__BASE_URL": url,
                 "AUTH__TRUSTED_ORIGINS": SPA_ORIGIN,
                 "AUTH__DELETE_USER__ENABLED": "true",  # reference-server.mjs turns deleteUser on
+                "AUTH__TWO_FACTOR__OTP_ENABLED": "true",  # and gives twoFactor an otpOptions.sendOTP
                 "ADMIN__EMAIL": ADMIN_EMAIL,
                 "ADMIN__PASSWORD": ADMIN_PASSWORD,
                 # as reference-server.mjs: metadata on (both default to off), the key rate limit off
@@ -217,6 +218,7 @@ DELIBERATE: dict[str, tuple[str, ...]] = {
     "get-session/other-after-change-password": ("body", "headers.*"),
     # a 2FA-pending sign-in sends no set-auth-token (better-auth sends one for a session it deleted).
     "two-factor/sign-in-redirect": ("headers.set-auth-token", "headers.access-control-expose-headers"),
+    "two-factor/otp-sign-in-redirect": ("headers.set-auth-token", "headers.access-control-expose-headers"),
     # unknown paths and wrong methods: 404 / 405 JSON with a code (better-auth: an empty 404).
     "routing/unknown-path": ("body", "headers.content-type"),
     "routing/unknown-path-post": ("body", "headers.content-type"),
@@ -269,6 +271,8 @@ SESSION_STEPS = tuple(
         "bearer/raw-token",
         "get-session/two-factor-enabled",
         "jwt/get-session-header",
+        "get-session/otp-enabled",
+        "get-session/after-otp-sign-in",
     )
 )
 COOKIE_RESET = ("headers.set-auth-token", "headers.access-control-expose-headers", "headers.set-cookie.*")
@@ -402,7 +406,7 @@ def test_deliberate_change_password_rotates_and_ends_the_others(observed: dict[s
 
 def test_deliberate_two_factor_pending_sign_in_has_no_token(observed: dict[str, dict[str, Any]]) -> None:
     ours = observed["ours"]["two-factor/sign-in-redirect"]
-    assert ours["body"] == {"twoFactorMethods": ["totp"], "twoFactorRedirect": True}
+    assert ours["body"] == {"twoFactorMethods": ["totp", "otp"], "twoFactorRedirect": True}
     assert "set-auth-token" not in ours["headers"]
     assert ours["headers"]["set-cookie"]["better-auth.two_factor"]["value"] == "<signed>"
 

@@ -17,6 +17,7 @@ __all__ = [
     "change_email_confirmation",
     "invitation_email",
     "password_reset_email",
+    "two_factor_code_email",
     "verification_email",
 ]
 
@@ -100,3 +101,16 @@ def invitation_email(
         app=app,
     )
     return Message(to=to, subject=f"{who} invited you to join {organization} on {app}", text=text, url=url)
+
+
+def two_factor_code_email(to: str, code: str, minutes: int, *, app_name: str | None = None) -> Message:
+    """Carries a one-time code of the two-factor OTP method (two-factor/send-otp)."""
+    app = _app_name(app_name)
+    text = _body(
+        "Hello,",
+        f"Your {app} verification code is:",
+        code,
+        f"It works once, for {minutes} minutes. If you did not try to sign in, change your password.",
+        app=app,
+    )
+    return Message(to=to, subject=f"Your {app} verification code", text=text)

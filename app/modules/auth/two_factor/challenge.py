@@ -82,6 +82,8 @@ def start_challenge(user: User, *, dont_remember: bool) -> Response:
         updated_at=now,
     ))
     methods = ["totp"] if _has_verified_totp(user.id) else []
+    if options.otp_enabled:
+        methods.append("otp")
     response = jsonify({"twoFactorRedirect": True, "twoFactorMethods": methods})
     # As better-auth: the session cookies go, dont_remember stays (it belongs to the sign-in).
     delete_cookie(response, SESSION_TOKEN)
