@@ -159,7 +159,7 @@ def _sign_in(fed: Federation, flow: FlowState, token: dict[str, Any], claims: di
     role = mapped_roles(claims, map_roles=fed.map_roles, map_groups=fed.map_groups, org_slugs=org_slugs)
     if role is not None:
         user.role = role
-    memberships = sync_memberships(user.id, claims) if fed.provision_organizations else []
+    memberships = sync_memberships(user.id, claims, fed.provider_id) if fed.provision_organizations else []
     changed = before != (user.role, user.firstname, user.lastname, user.email_verified) or bool(memberships)
     if changed and not resolved.is_new_user:
         invalidate_user(user.id)
