@@ -46,12 +46,12 @@ from app.modules.auth.two_factor.routes import (
     INVALID_CODE,
     LOCKED,
     TAGS,
-    _complete_sign_in,
-    _lockout,
-    _refuse,
-    _rotate,
-    _token_and_user,
+    complete_sign_in,
     lock_key,
+    refuse,
+    rotate_session,
+    token_and_user,
+    two_factor_lockout,
 )
 
 _IDENTIFIER = "2fa-otp:"
@@ -128,7 +128,7 @@ def _consume(key: str) -> Verification:
 def verify_otp(body: s.VerifyOtpBody) -> ResponseReturnValue:
     options = _options()
     key, user, challenge, resolved = _who()
-    lockout = _lockout()
+    lockout = two_factor_lockout()
     if challenge is not None and lockout is not None and lockout.is_locked(lock_key(user.id)):
         raise LOCKED
     row = _consume(key)
@@ -147,20 +147,20 @@ def verify_otp(body: s.VerifyOtpBody) -> ResponseReturnValue:
             from app.modules.auth.two_factor.challenge import count_attempt
 
             count_attempt(challenge)
-            raise _refuse(challenge, INVALID_CODE, "otp")
+            raise refuse(challenge, INVALID_CODE, "otp")
         raise INVALID_CODE
     if challenge is not None:
-        return _complete_sign_in(challenge, trust=body.trust_device, method="otp")
+        return complete_sign_in(challenge, trust=body.trust_device, method="otp")
     from app.modules.auth.sessions import ResolvedSession
 
     assert isinstance(resolved, ResolvedSession)
     if user.two_factor_enabled:
-        return _token_and_user(resolved.token, user)
+        return token_and_user(resolved.token, user)
     user.two_factor_enabled = True
     user.updated_at = utcnow()
     invalidate_user(user.id)
-    token = _rotate(resolved, user)
+    token = rotate_session(resolved, user)
     db.session.commit()
     audit_logger.log_async(actor_id=user.id, action="2fa.enable", resource_type="user", resource_id=user.id,
                            details={"method": "otp"})
-    return with_session_cookie(_token_and_user(token, user), token, dont_remember=resolved.dont_remember)
+    return with_session_cookie(token_and_user(token, user), token, dont_remember=resolved.dont_remember)
