@@ -43,8 +43,12 @@ def test_reference_renders_our_operations(
     page.goto(f"{server.url}/api/v1/auth/reference")
 
     expect(page.get_by_role("heading", name="SaaS foundation API")).to_be_visible()  # the document's title
-    # The sidebar lists the tags, collapsed but the first: open ours and find its operations.
-    page.get_by_role("button", name="Open Group - Auth", exact=True).click()
+    # The sidebar lists the tags, collapsed but the first: open ours (unless it is the first) and
+    # find its operations.
+    expect(page.get_by_role("button", name=" Group - Auth", exact=False).first).to_be_visible()
+    opener = page.get_by_role("button", name="Open Group - Auth", exact=True)
+    if opener.count():
+        opener.click()
     for summary in OPERATIONS:
         expect(page.get_by_role("link", name=summary).first).to_be_visible()
     # Picking one scrolls the reference to it: its heading and its path, as rendered from the document.
