@@ -109,7 +109,11 @@ class CorsPolicy:
 
 
 def _merge_expose_headers(response: Response) -> Response:
-    """One ``Access-Control-Expose-Headers`` line: the routes' own (bearer) and Flask-CORS's, deduplicated."""
+    """One ``Access-Control-Expose-Headers`` line: the routes' own (bearer) and Flask-CORS's, deduplicated;
+    and ``Vary: Origin`` on every API answer (Flask-CORS leaves it out for a single literal origin), so
+    no cache hands an answer without CORS headers to a page that needs them, or the reverse."""
+    if request.path.startswith("/api/"):
+        response.vary.add("Origin")
     values = response.headers.getlist(_EXPOSE)
     if len(values) > 1:
         names = dict.fromkeys(n.strip() for v in values for n in v.split(",") if n.strip())

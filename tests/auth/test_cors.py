@@ -165,3 +165,11 @@ def test_same_site_none_without_secure_stops_the_start() -> None:
 def test_requests_without_origin_get_no_cors_headers(cors_app: Flask) -> None:
     response = cors_app.test_client().get("/api/v1/auth/get-session")
     assert cors_headers(response) == {}
+
+
+def test_vary_origin_with_a_single_trusted_origin(make_app: Callable[..., Flask]) -> None:
+    app = make_app(AUTH__TRUSTED_ORIGINS=SPA)
+    client = app.test_client()
+    for headers in ({"Origin": SPA}, {}):
+        response = client.get("/api/v1/auth/get-session", headers=headers)
+        assert "Origin" in response.headers.get("Vary", "")
