@@ -11,7 +11,7 @@ from flask_login import LoginManager
 from app.modules import AppModule
 
 #: better-auth plugins, each a package here with ``init_app(app)``; set up in this order.
-PLUGINS = ("two_factor", "admin", "organization", "api_key", "jwt", "oidc")
+PLUGINS = ("two_factor", "admin", "organization", "api_key", "jwt", "oidc", "email_otp", "magic_link", "passkey")
 
 
 class AuthModule(AppModule):

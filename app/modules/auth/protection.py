@@ -22,7 +22,8 @@ def protect() -> None:
     limiter: RateLimiter = current_app.extensions["auth.rate_limiter"]
     limiter.hit(request.path, rate_limit_key_ip(g.get("client_ip") or ""))
     trusted: TrustedOrigins = current_app.extensions["auth.trusted_origins"]
-    check_request_origin(request, trusted, form_csrf=request.path in FORM_CSRF_PATHS)
+    form_csrf_paths: set[str] = current_app.extensions["auth.form_csrf_paths"]
+    check_request_origin(request, trusted, form_csrf=request.path in form_csrf_paths)
 
 
 def check_redirect(url: str | None, code: str) -> None:
@@ -34,3 +35,5 @@ def init_protection(app: Flask) -> None:
     app.extensions["auth.lockout"] = AccountLockout.for_app(app)
     app.extensions["auth.trusted_origins"] = TrustedOrigins.for_app(app)
     app.extensions["auth.check_redirect"] = check_redirect
+    #: Plugins add their sign-in paths (magic link, email OTP) to the login-CSRF checks.
+    app.extensions["auth.form_csrf_paths"] = set(FORM_CSRF_PATHS)

@@ -98,7 +98,14 @@ class RateLimiter:
         self.enabled = enabled
         self.default_rule = Rule(window=window, max=max)
         self.base_path = base_path
+        #: Rules of plugins (exact relative paths); they win over the built-in ones, as in better-auth.
+        self.plugin_rules: dict[str, Rule] = {}
         self._limiter = FixedWindowRateLimiter(storage)
+
+    def add_rule(self, paths: tuple[str, ...] | list[str], rule: Rule) -> None:
+        """A plugin's rule for ``paths`` (relative to the base path, e.g. ``/sign-in/magic-link``)."""
+        for path in paths:
+            self.plugin_rules[path] = rule
 
     @classmethod
     def for_app(cls, app: Flask) -> RateLimiter:
@@ -118,6 +125,9 @@ class RateLimiter:
     def rule_for(self, path: str) -> Rule:
         """The rule that governs ``path`` (absolute or relative to the auth base path)."""
         path = relative_path(path, self.base_path)
+        plugin_rule = self.plugin_rules.get(path)
+        if plugin_rule is not None:
+            return plugin_rule
         if path.startswith(_STRICT_PREFIXES):
             return STRICT_RULE
         if path in _SLOW_EXACT or path.startswith(_SLOW_PREFIXES):
