@@ -70,3 +70,18 @@ def sign_up() -> ResponseReturnValue:
     if not _auth_enabled():
         abort(404)
     return render_template("sign_up.html")
+
+
+@bp.get("/passwordless")
+def passwordless() -> ResponseReturnValue:
+    """Passkey, magic-link and email-code sign-in, and passkey management, for the plugins that are on."""
+    if not _auth_enabled():
+        abort(404)
+    extensions = current_app.extensions
+    enabled = {
+        name: bool(getattr(extensions.get(f"auth.{name}.settings"), "enabled", False))
+        for name in ("passkey", "magic_link", "email_otp")
+    }
+    if not any(enabled.values()):
+        abort(404)
+    return render_template("passwordless.html", **enabled)
