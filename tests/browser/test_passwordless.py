@@ -176,7 +176,8 @@ def test_a_removed_passkey_is_refused(
 
 _GET_ASSERTION = """async (options) => {
   const decode = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  const encode = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  const encode = (b) =>
+    btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
   const credential = await navigator.credentials.get({
     publicKey: { challenge: decode(options.challenge), rpId: options.rpId, userVerification: options.userVerification },
   });
