@@ -161,3 +161,17 @@ def test_users_created_by_links_and_codes_have_no_password(smtp_app: SmtpApp) ->
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "new@example.com"))
         assert user is not None and user.email_verified and user.role == "user" and not user.accounts
+
+
+def test_proving_the_mailbox_removes_passkeys_registered_before_it(smtp_app: SmtpApp) -> None:
+    """Pre-hijacking with a passkey: whoever signed up unverified and added one loses it."""
+    app, box = smtp_app(**ALL_ON)
+    _, _, key, _ = user_with_passkey(app, "victim@example.com")
+    assert authenticate(app.test_client(), key).status_code == 200
+    owner = app.test_client()
+    owner.post("/api/v1/auth/sign-in/magic-link", json={"email": "victim@example.com"}, headers=ORIGIN)
+    parts = urlsplit(link_in(box.wait("victim@example.com")))
+    assert owner.get(f"{parts.path}?{parts.query}").status_code == 302
+    refused = authenticate(app.test_client(), key)
+    assert (refused.status_code, refused.json["code"]) == (401, "PASSKEY_NOT_FOUND")
+    assert owner.get("/api/v1/auth/passkey/list-user-passkeys").json == []
