@@ -183,3 +183,27 @@ def test_concurrent_clicks_sign_in_exactly_once(smtp_app: SmtpApp) -> None:
         assert sorted(locations) == ["http://localhost/in"] + ["http://localhost/in?error=INVALID_TOKEN"] * 7
     with app.app_context():
         assert len(db.session.scalars(select(User)).all()) == 1
+
+
+def test_two_links_for_a_new_address_followed_at_once_make_one_user(smtp_app: SmtpApp) -> None:
+    import requests
+
+    app, box = smtp_app(**ON)
+    ask(app.test_client(), callbackURL="/in", newUserCallbackURL="/welcome")
+    ask(app.test_client(), callbackURL="/in", newUserCallbackURL="/welcome")
+    links = [link_in(box.wait(EMAIL, count=n)) for n in (1, 2)]
+    with bound_server() as server, serve(server, app) as url:
+        barrier = threading.Barrier(2)
+
+        def follow(link: str) -> tuple[int, str]:
+            barrier.wait()
+            answer = requests.get(url + path_of(link), allow_redirects=False, timeout=30)
+            return answer.status_code, answer.headers["Location"]
+
+        with ThreadPoolExecutor(2) as pool:
+            results = sorted(pool.map(follow, links))
+    # Both links were good: both sign in, as the one user; only the creator lands on the welcome page.
+    assert [status for status, _ in results] == [302, 302]
+    assert {location for _, location in results} <= {"http://localhost/in", "http://localhost/welcome"}
+    with app.app_context():
+        assert len(db.session.scalars(select(User)).all()) == 1

@@ -24,6 +24,7 @@ from flask import Response, current_app, request
 from limits import RateLimitItemPerSecond
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import ApiError
 from app.extensions import db
@@ -70,8 +71,9 @@ def user_by_email(email: str) -> User | None:
     return found
 
 
-def create_verified_user(email: str, name: str | None, image: str | None = None) -> User:
-    """A new user whose address was just proven (added, not committed)."""
+def create_verified_user(email: str, name: str | None, image: str | None = None) -> tuple[User, bool]:
+    """A new user whose address was just proven, flushed; ``(user, True)``. When a concurrent
+    request created that address first (two links followed at once), ``(their user, False)``."""
     now = utcnow()
     user = User(
         id=generate_id(),
@@ -85,7 +87,15 @@ def create_verified_user(email: str, name: str | None, image: str | None = None)
         updated_at=now,
     )
     db.session.add(user)
-    return user
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        existing = user_by_email(email)
+        if existing is None:
+            raise
+        return existing, False
+    return user, True
 
 
 def prove_email_ownership(user: User) -> None:

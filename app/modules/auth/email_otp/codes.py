@@ -73,9 +73,8 @@ def discard(ident: str) -> None:
 def verify(ident: str, code: str, *, allowed_attempts: int, consume: bool = True) -> None:
     """Accept ``code`` for ``ident`` or raise better-auth's error.
 
-    ``consume=True`` deletes the code in the caller's transaction (it commits with the effect of
-    the code, so a failure after this point leaves the code usable); ``consume=False`` only checks
-    (better-auth's ``check-verification-otp``).
+    ``consume=True`` deletes the code and commits: once this returns, the code is spent whatever
+    happens next. ``consume=False`` only checks (better-auth's ``check-verification-otp``).
     """
     now = utcnow()
     if len(code) <= 64:
@@ -91,6 +90,7 @@ def verify(ident: str, code: str, *, allowed_attempts: int, consume: bool = True
         else:
             won = db.session.execute(select(EmailOtp.id).where(live)).first()
         if won is not None:
+            db.session.commit()
             return
     row = db.session.execute(select(EmailOtp.attempts, EmailOtp.expires_at).where(EmailOtp.identifier == ident)).first()
     if row is None:

@@ -165,14 +165,15 @@ def sign_in_email_otp(body: s.SignInOtpBody) -> ResponseReturnValue:
         if cfg.disable_sign_up:
             db.session.commit()
             raise codes.INVALID_OTP
-        user = create_verified_user(email, body.name, body.image)
-        audit_logger.log_async(
-            actor_id=user.id,
-            action="user.sign_up",
-            resource_type="user",
-            resource_id=user.id,
-            details={"method": "email-otp"},
-        )
+        user, created = create_verified_user(email, body.name, body.image)
+        if created:
+            audit_logger.log_async(
+                actor_id=user.id,
+                action="user.sign_up",
+                resource_type="user",
+                resource_id=user.id,
+                details={"method": "email-otp"},
+            )
     else:
         prove_email_ownership(user)
     return complete_sign_in(user, method="email-otp", remember_me=body.remember_me)

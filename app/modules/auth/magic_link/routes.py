@@ -166,15 +166,15 @@ def magic_link_verify(query: s.MagicLinkVerifyQuery) -> ResponseReturnValue:
     if user is None:
         if cfg.disable_sign_up:
             return fail("new_user_signup_disabled")
-        user = create_verified_user(email, record.get("name"))
-        is_new = True
-        audit_logger.log_async(
-            actor_id=user.id,
-            action="user.sign_up",
-            resource_type="user",
-            resource_id=user.id,
-            details={"method": "magic-link"},
-        )
+        user, is_new = create_verified_user(email, record.get("name"))
+        if is_new:
+            audit_logger.log_async(
+                actor_id=user.id,
+                action="user.sign_up",
+                resource_type="user",
+                resource_id=user.id,
+                details={"method": "magic-link"},
+            )
     else:
         prove_email_ownership(user)
     if user.is_banned():
