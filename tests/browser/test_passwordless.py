@@ -114,6 +114,7 @@ def test_register_sign_out_and_sign_in_with_a_passkey(
     assert credentials[0]["isResidentCredential"] is True and credentials[0]["rpId"] == "localhost"
     listed = page.evaluate("window.authClient.passkey.listUserPasskeys().then(r => r.data)")
     assert [p["name"] for p in listed] == ["laptop"] and listed[0]["deviceType"] == "singleDevice"
+    assert listed[0]["aaguid"] == "00000000-0000-0000-0000-000000000000"  # attestation "none"
 
     sign_out(page)
     assert session_email(page, server) is None
@@ -281,3 +282,20 @@ def test_the_committed_bundle_is_the_build_of_its_source(tmp_path: Path) -> None
     assert filecmp.cmp(fresh, ROOT / "app" / "web" / "static" / "passwordless.js", shallow=False), (
         "app/web/static/passwordless.js is stale: run scripts/build-web-client.sh"
     )
+
+
+def test_direct_attestation_is_verified(
+    localhost_server: Callable[..., LiveServer], context: BrowserContext, page: Page
+) -> None:
+    server = localhost_server(AUTH__PASSKEY__ATTESTATION="direct", AUTH__PASSKEY__USER_VERIFICATION="required")
+    virtual_authenticator(context, page)
+    sign_up(page, server)
+    page.goto(f"{server.url}/passwordless")
+    add_passkey(page, "attested")
+    listed = page.evaluate("window.authClient.passkey.listUserPasskeys().then(r => r.data)")
+    # With attestation "none" the browser zeroes the AAGUID; asked for "direct", the authenticator's
+    # model survives and its attestation statement was checked.
+    assert listed[0]["aaguid"] != "00000000-0000-0000-0000-000000000000"
+    sign_out(page)
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page.locator("#who")).to_have_text(EMAIL)

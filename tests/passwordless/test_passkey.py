@@ -337,3 +337,23 @@ def test_concurrent_finishes_of_one_ceremony_have_one_winner(app: Flask) -> None
             assert cookie
             statuses = _finish_in_parallel(url, key.assertion(options.json()), cookie, 8)
             assert statuses == [200] + [400] * 7, statuses
+
+
+def test_registration_can_open_a_new_session(app: Flask) -> None:
+    client = signed_in(app)
+    old = get(client, "/get-session").json["session"]["id"]
+    options = get(client, "/passkey/generate-register-options").json
+    answer = post(
+        client, "/passkey/verify-registration", {"response": device().register(options), "createSession": True}
+    )
+    assert answer.status_code == 200, answer.json
+    assert {"session", "user", "credentialID"} <= set(answer.json)
+    assert answer.json["session"]["id"] != old and answer.json["user"]["email"] == "pk@example.com"
+    assert get(client, "/get-session").json["session"]["id"] == answer.json["session"]["id"]
+
+
+def test_adding_a_passkey_needs_a_fresh_session(make_app: AppFactory) -> None:
+    app = make_app(AUTH__SESSION__FRESH_AGE="1", **ON)
+    client = signed_in(app)
+    time.sleep(1.2)
+    assert code(get(client, "/passkey/generate-register-options")) == (403, "SESSION_NOT_FRESH")
