@@ -109,6 +109,8 @@ class NewCredential:
     backed_up: bool
     transports: str
     aaguid: str
+    #: The attestation statement format that was verified (``none``, ``packed``...).
+    fmt: str
 
 
 def verify_registration(
@@ -136,6 +138,7 @@ def verify_registration(
         backed_up=bool(verified.credential_backed_up),
         transports=",".join(str(t) for t in transports if isinstance(t, str))[:255],
         aaguid=verified.aaguid,
+        fmt=str(getattr(verified.fmt, "value", verified.fmt)),
     )
 
 

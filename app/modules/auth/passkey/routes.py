@@ -151,7 +151,7 @@ def verify_registration_route(body: s.VerifyRegistrationBody) -> ResponseReturnV
         action="passkey.registered",
         resource_type="passkey",
         resource_id=passkey.id,
-        details={"aaguid": passkey.aaguid, "deviceType": passkey.device_type},
+        details={"aaguid": passkey.aaguid, "deviceType": passkey.device_type, "attestation": credential.fmt},
     )
     answer = store.passkey_json(passkey)
     if token is None:
