@@ -357,3 +357,41 @@ def test_adding_a_passkey_needs_a_fresh_session(make_app: AppFactory) -> None:
     client = signed_in(app)
     time.sleep(1.2)
     assert code(get(client, "/passkey/generate-register-options")) == (403, "SESSION_NOT_FRESH")
+
+
+JUNK: list[Any] = [
+    None,
+    "x",
+    1,
+    [],
+    {},
+    {"id": 1},
+    {"id": "AAAA", "response": None},
+    {"id": "AAAA", "response": {"clientDataJSON": 5}},
+    {
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {"clientDataJSON": "!!", "attestationObject": "%%"},
+    },
+    {
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {"clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA", "attestationObject": "oA"},
+    },
+]
+
+
+def test_malformed_credentials_are_4xx_never_500(app: Flask) -> None:
+    key = device()
+    client = signed_in(app)
+    register(client, key)
+    for junk in JUNK:
+        get(client, "/passkey/generate-register-options")
+        answer = post(client, "/passkey/verify-registration", {"response": junk})
+        assert 400 <= answer.status_code < 500 and answer.json["code"], (junk, answer.json)
+        get(client, "/passkey/generate-authenticate-options")
+        payload = {**junk, "id": key.id} if isinstance(junk, dict) else junk
+        answer = post(client, "/passkey/verify-authentication", {"response": payload})
+        assert 400 <= answer.status_code < 500 and answer.json["code"], (junk, answer.json)
