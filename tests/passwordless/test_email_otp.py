@@ -260,3 +260,43 @@ def test_concurrent_uses_of_one_code_have_exactly_one_winner(smtp_app: SmtpApp) 
         assert sorted(statuses) == [200] + [400] * 7, statuses
     with app.app_context():
         assert len(db.session.scalars(select(User)).all()) == 1
+
+
+def test_change_email_with_a_code_is_off_unless_enabled(smtp_app: SmtpApp) -> None:
+    app, _ = smtp_app(**ON)
+    client = app.test_client()
+    sign_up(client, "old@example.com")
+    refused = post(client, "/email-otp/request-email-change", {"newEmail": "new@example.com"})
+    assert error(refused) == (400, "CHANGE_EMAIL_WITH_OTP_IS_DISABLED")
+
+
+def test_change_email_with_a_code_sent_to_the_new_address(smtp_app: SmtpApp) -> None:
+    app, box = smtp_app(AUTH__EMAIL_OTP__CHANGE_EMAIL_ENABLED="true", **ON)
+    client = app.test_client()
+    sign_up(client, "old@example.com")
+    sign_up(app.test_client(), "taken@example.com")
+    assert error(post(app.test_client(), "/email-otp/request-email-change", {"newEmail": "x@example.com"})) == (
+        401,
+        "UNAUTHORIZED",
+    )
+    same = post(client, "/email-otp/request-email-change", {"newEmail": "OLD@example.com"})
+    assert error(same) == (400, "EMAIL_IS_THE_SAME")
+    taken = post(client, "/email-otp/request-email-change", {"newEmail": "taken@example.com"})
+    assert taken.json == {"success": True}  # same answer, no mail: nothing enumerated
+    assert post(client, "/email-otp/request-email-change", {"newEmail": "new@example.com"}).json == {"success": True}
+    mail = box.wait("new@example.com")
+    assert mail["Subject"] == "Your SaaS foundation email change code"
+    code = code_in(mail)
+    # The code belongs to this user and this new address only.
+    other = app.test_client()
+    sign_up(other, "other@example.com")
+    assert error(post(other, "/email-otp/change-email", {"newEmail": "new@example.com", "otp": code})) == (
+        400,
+        "INVALID_OTP",
+    )
+    changed = post(client, "/email-otp/change-email", {"newEmail": "new@example.com", "otp": code})
+    assert changed.json == {"success": True}
+    session = client.get("/api/v1/auth/get-session").json
+    assert session["user"]["email"] == "new@example.com" and session["user"]["emailVerified"] is True
+    box.settle()
+    assert box.to("taken@example.com") == []
