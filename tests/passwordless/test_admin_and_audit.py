@@ -175,3 +175,29 @@ def test_proving_the_mailbox_removes_passkeys_registered_before_it(smtp_app: Smt
     refused = authenticate(app.test_client(), key)
     assert (refused.status_code, refused.json["code"]) == (401, "PASSKEY_NOT_FOUND")
     assert owner.get("/api/v1/auth/passkey/list-user-passkeys").json == []
+
+
+def test_purge_expired_removes_only_what_expired(smtp_app: SmtpApp) -> None:
+    import time
+
+    from app.modules.auth.email_otp.models import EmailOtp
+    from app.modules.auth.models import Verification
+
+    app, box = smtp_app(AUTH__EMAIL_OTP__EXPIRES_IN="1", AUTH__MAGIC_LINK__EXPIRES_IN="1", **ALL_ON)
+    client = app.test_client()
+    client.post(
+        "/api/v1/auth/email-otp/send-verification-otp",
+        json={"email": "a@example.com", "type": "sign-in"},
+        headers=ORIGIN,
+    )
+    client.post("/api/v1/auth/sign-in/magic-link", json={"email": "a@example.com"}, headers=ORIGIN)
+    client.get("/api/v1/auth/passkey/generate-authenticate-options")
+    box.wait("a@example.com", count=2)
+    time.sleep(1.2)
+    client.post("/api/v1/auth/sign-in/magic-link", json={"email": "b@example.com"}, headers=ORIGIN)  # still live
+    result = app.test_cli_runner().invoke(args=["auth", "purge-expired"])
+    assert result.exit_code == 0 and "purged 2 expired row(s)" in result.output
+    with app.app_context():
+        assert db.session.scalars(select(EmailOtp)).all() == []
+        left = db.session.scalars(select(Verification.identifier)).all()
+        assert len(left) == 2 and sum(i.startswith("magic-link:") for i in left) == 1  # b's link, the challenge

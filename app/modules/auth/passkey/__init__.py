@@ -12,6 +12,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from app.modules.auth import passwordless_cli  # noqa: F401 - flask auth purge-expired
     from app.modules.auth.passkey import admin, models, routes  # noqa: F401 - table, routes, CLI
     from app.modules.auth.passkey.settings import load_settings
 

@@ -11,6 +11,7 @@ statement (``DELETE ... RETURNING``): two concurrent finishes of one ceremony ca
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from app.modules.auth.models import Verification, utcnow
 
 COOKIE = "better-auth-passkey"
 PREFIX = "passkey-challenge:"
+PURGE_ONE_IN = 64
 CHALLENGE_NOT_FOUND = ApiError(400, "CHALLENGE_NOT_FOUND", "Challenge not found")
 
 
@@ -43,6 +45,10 @@ def remember(response: Response, kind: str, challenge: str, user_id: str, ttl: i
             updated_at=now,
         )
     )
+    if secrets.randbelow(PURGE_ONE_IN) == 0:  # anonymous visitors make these: clear the stale ones now and then
+        db.session.execute(
+            delete(Verification).where(Verification.identifier.startswith(PREFIX), Verification.expires_at <= now)
+        )
     db.session.commit()
     set_signed_cookie(response, COOKIE, token, ttl)
 
