@@ -23,10 +23,10 @@ def purge_expired() -> int:
     from app.modules.auth.email_otp.models import EmailOtp
 
     now = utcnow()
-    removed = int(db.session.execute(delete(EmailOtp).where(EmailOtp.expires_at <= now)).rowcount or 0)  # type: ignore[attr-defined]
+    removed = int(getattr(db.session.execute(delete(EmailOtp).where(EmailOtp.expires_at <= now)), "rowcount", 0) or 0)
     for prefix in PREFIXES:
         query = delete(Verification).where(Verification.identifier.startswith(prefix), Verification.expires_at <= now)
-        removed += int(db.session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+        removed += int(getattr(db.session.execute(query), "rowcount", 0) or 0)
     db.session.commit()
     return removed
 

@@ -42,7 +42,7 @@ def remove_passkeys(user_id: str, passkey_id: str | None, *, actor_id: str | Non
     query = delete(Passkey).where(Passkey.user_id == user_id)
     if passkey_id is not None:
         query = query.where(Passkey.id == passkey_id)
-    removed = int(db.session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+    removed = int(getattr(db.session.execute(query), "rowcount", 0) or 0)
     if removed:
         revoke_user_sessions(user_id)
     db.session.commit()

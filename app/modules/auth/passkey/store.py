@@ -45,4 +45,4 @@ def advance(passkey: Passkey, new_counter: int, backed_up: bool) -> bool:
         .values(counter=new_counter, backed_up=backed_up)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return bool(getattr(result, "rowcount", 0) == 1)
