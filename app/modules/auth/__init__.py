@@ -22,6 +22,7 @@ class AuthModule(AppModule):
         from app.modules.auth.bridge import init_bridge
         from app.modules.auth.cli import auth_cli
         from app.modules.auth.client_ip import client_ip
+        from app.modules.auth.importer.cli import import_cli
         from app.modules.auth.mail import init_mailer
         from app.modules.auth.passwords import PasswordHasher
         from app.modules.auth.policy import SessionPolicy
@@ -52,6 +53,7 @@ class AuthModule(AppModule):
             importlib.import_module(f"app.modules.auth.{plugin}").init_app(app)
         app.register_blueprint(bp)
         app.register_blueprint(reference_bp)
+        auth_cli.add_command(import_cli)  # flask auth import better-auth
         app.cli.add_command(auth_cli)
 
         login = LoginManager()
