@@ -99,7 +99,7 @@ def keep_upgraded_password(existing: dict[str, Any], new: dict[str, Any]) -> dic
     """A hash upgraded to argon2id here stays: the source still has the scrypt hash it replaced."""
     old, incoming = existing.get("password") or "", new.get("password") or ""
     if old.startswith(_ARGON2) and is_scrypt_hash(incoming):
-        return {**new, "password": old}
+        return {**new, "password": old, "updated_at": existing.get("updated_at")}
     return new
 
 

@@ -143,7 +143,7 @@ def convert_api_key(row: dict[str, Any], ctx: Context) -> Converted:
     }
 
 
-_USAGE = ("request_count", "remaining", "last_request", "last_refill_at")
+_USAGE = ("request_count", "remaining", "last_request", "last_refill_at", "updated_at")
 
 
 def keep_newer_usage(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
