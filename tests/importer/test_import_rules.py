@@ -28,6 +28,8 @@ from app.modules.auth.two_factor.models import TwoFactor
 from tests.importer.support import SECRET, run_import
 
 NOW = datetime.now(UTC)
+#: This project's secret differs from better-auth's here: everything is re-sealed with ours.
+OUR_SECRET = "our-own-secret-0123456789-abcdefghijklmnop"
 
 
 def _iso(moment: datetime) -> str:
@@ -77,7 +79,7 @@ def mapping(tmp_path: Path) -> Path:
 def test_names_are_mapped_and_every_refusal_has_its_reason(make_app: Any, tmp_path: Path, mapping: Path) -> None:
     source = tmp_path / "custom.db"
     _source(source)
-    app = make_app(AUTH__SECRET="our-own-secret-0123456789-abcdefghijklmnop")
+    app = make_app(AUTH__SECRET=OUR_SECRET)
     with app.app_context():
         db.session.add(User(id="here", name="Here", email="taken@example.com", created_at=NOW, updated_at=NOW))
         db.session.commit()
@@ -101,7 +103,7 @@ def test_names_are_mapped_and_every_refusal_has_its_reason(make_app: Any, tmp_pa
         assert db.session.scalar(select(Account.provider_id).where(Account.id == "a1")) == "credential"
         assert db.session.scalar(select(Session.token).where(Session.id == "s1")) == hash_token("live-token")
         row = db.session.get(TwoFactor, "t1")
-        assert row is not None and symmetric_decrypt(row.secret, "our-own-secret-0123456789-abcdefghijklmnop") == "S" * 32
+        assert row is not None and symmetric_decrypt(row.secret, OUR_SECRET) == "S" * 32
         assert row.backup_codes == backup_codes.encode(["aaaaa-bbbbb", "ccccc-ddddd"])
         assert db.session.get(TwoFactor, "t4") is None
 
