@@ -7,7 +7,9 @@
 // a pending invitation and a team, an API key, a signed-in session, a JWT, a banned user, an
 // OAuth account whose tokens better-auth encrypted, an expired session and a password-reset token.
 // Prints one JSON line of what the Python side needs to check the import (secrets, codes, cookie).
-// Environment: BA_SECRET (better-auth's secret).
+// Environment: BA_SECRET (better-auth's secret); KC_ISSUER (optional): an OpenID provider
+// (tests/js/oidc-provider.mjs, Keycloak-shaped) where this better-auth registers itself as a client
+// and signs up erin (login "erin") through the genericOAuth keycloak provider.
 
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -31,7 +33,7 @@ const { betterAuth } = await load(fromJs, "better-auth");
 const { toNodeHandler } = await load(fromJs, "better-auth/node");
 const { getMigrations } = await load(fromJs, "better-auth/db/migration");
 const { symmetricEncrypt } = await load(fromJs, "better-auth/crypto");
-const { bearer, twoFactor, admin, organization, jwt } = await load(fromJs, "better-auth/plugins");
+const { bearer, twoFactor, admin, organization, jwt, genericOAuth, keycloak } = await load(fromJs, "better-auth/plugins");
 const { apiKey } = await load(fromJs, "@better-auth/api-key");
 const { createAuthClient } = await load(fromJs, "better-auth/client");
 const { twoFactorClient, organizationClient, adminClient, jwtClient } = await load(fromJs, "better-auth/client/plugins");
@@ -52,6 +54,18 @@ const server = createServer();
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const origin = `http://127.0.0.1:${server.address().port}`;
 let resetToken = null;
+const issuer = process.env.KC_ISSUER;
+const oauthPlugins = [];
+if (issuer) {
+  const registered = await fetch(issuer + "/reg", {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      redirect_uris: [origin + "/api/auth/callback/keycloak"], response_types: ["code"],
+      grant_types: ["authorization_code", "refresh_token"], token_endpoint_auth_method: "client_secret_post",
+    }),
+  }).then((r) => r.json());
+  oauthPlugins.push(genericOAuth({ config: [keycloak({ clientId: registered.client_id, clientSecret: registered.client_secret, issuer })] }));
+}
 
 const auth = betterAuth({
   baseURL: origin,
@@ -67,7 +81,7 @@ const auth = betterAuth({
   user: { additionalFields: { firstname: { type: "string", required: false } } },
   plugins: [
     bearer(), twoFactor(), admin(), organization({ teams: { enabled: true } }),
-    apiKey({ enableMetadata: true }), jwt(),
+    apiKey({ enableMetadata: true }), jwt(), ...oauthPlugins,
   ],
 });
 const { runMigrations } = await getMigrations(auth.options);
@@ -138,13 +152,37 @@ runAndPrint(async () => {
   // A live password-reset token (carried over).
   await must(device(), "requestPasswordReset", { email: "carol@example.com", redirectTo: "/reset" });
 
+  // erin signs up through Keycloak: better-auth encrypts her provider tokens (encryptOAuthTokens).
+  let erin = null;
+  if (issuer) {
+    const browser = device();
+    const started = await must(browser, "signIn.social", { provider: "keycloak", callbackURL: "/" });
+    const idp = new Device(issuer, { origin: null });
+    let url = started.url;
+    for (let hop = 0; hop < 20 && !url.startsWith(origin); hop++) {
+      const response = await idp.fetch(url, { redirect: "manual" });
+      if (response.status >= 300 && response.status < 400) { url = new URL(response.headers.get("location"), url).href; continue; }
+      const { uid } = await response.json();
+      const login = await idp.fetch(`${issuer}/interaction/${uid}/login`, {
+        method: "POST", redirect: "manual", body: new URLSearchParams({ login: "erin" }),
+      });
+      url = new URL(login.headers.get("location"), url).href;
+    }
+    const callback = await browser.fetch(url, { redirect: "manual" });
+    if (callback.status !== 302) throw new Error(`keycloak callback: ${callback.status} ${await callback.text()}`);
+    const session = await browser.session();
+    const [linked] = await must(browser, "listAccounts");
+    const tokens = await must(browser, "getAccessToken", { accountId: linked.id });
+    erin = { id: session.data.user.id, email: session.data.user.email, accessToken: tokens.accessToken };
+  }
+
   const get = await bobBrowser.session();
   server.close();
   if (database.end) await database.end();
   else database.close();
   return {
     origin, secret: SECRET, passwords: PASSWORDS, totpSecret, backupCodes: enabled.backupCodes,
-    apiKey: key.key, sessionCookie, sessionUserEmail: get.data?.user?.email, jwt: jwtToken, resetToken,
+    apiKey: key.key, sessionCookie, erin, sessionUserEmail: get.data?.user?.email, jwt: jwtToken, resetToken,
     ids: { alice: aliceUser.id, bob: bobUser.id, carol: carolUser.id, org: org.id, team: team.id, pending: pending.id, apiKey: key.id },
   };
 });

@@ -48,21 +48,23 @@ def node_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _node(script: str, *args: str, timeout: float = 180) -> Any:
+def _node(script: str, *args: str, timeout: float = 180, env: dict[str, str] | None = None) -> Any:
     ensure_drivers()
     node = shutil.which("node")
     assert node
     result = subprocess.run([node, str(HERE / script), *args], cwd=HERE, capture_output=True, text=True,
-                            timeout=timeout, env={**os.environ, "BA_SECRET": SECRET})
+                            timeout=timeout, env={**os.environ, "BA_SECRET": SECRET, **(env or {})})
     assert result.returncode == 0, f"node {script} failed:\n{result.stderr}\n{result.stdout}"
     return json.loads([line for line in result.stdout.splitlines() if line.strip()][-1])
 
 
-def seed_better_auth(source_url: str) -> dict[str, Any]:
-    """Run better-auth on ``source_url`` (sqlite:///path or postgresql://...) and drive it with its client."""
+def seed_better_auth(source_url: str, issuer: str) -> dict[str, Any]:
+    """Run better-auth on ``source_url`` (sqlite:///path or postgresql://...) and drive it with its client;
+    ``issuer`` is the OpenID provider its Keycloak user signs up with."""
+    env = {"KC_ISSUER": issuer}
     if source_url.startswith("sqlite"):
-        return dict(_node("seed-better-auth.mjs", "sqlite", make_url(source_url).database or ""))
-    return dict(_node("seed-better-auth.mjs", "postgres", node_url(source_url)))
+        return dict(_node("seed-better-auth.mjs", "sqlite", make_url(source_url).database or "", env=env))
+    return dict(_node("seed-better-auth.mjs", "postgres", node_url(source_url), env=env))
 
 
 def verify_against(server_url: str, seed: dict[str, Any], tmp_path: Path) -> dict[str, Any]:

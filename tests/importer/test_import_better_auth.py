@@ -21,28 +21,36 @@ from app.modules.auth.crypto import hash_token, symmetric_decrypt
 from app.modules.auth.models import Account, Session, User
 from tests.conftest import PG_SERVER, create_pg_database, drop_pg_database
 from tests.importer.support import SECRET, changes, run_import, seed_better_auth, verify_against
-from tests.live_server import LiveServer, make_live_server  # noqa: F401  (fixture)
+from tests.oidc.browser import location
+from tests.oidc.provider import OidcProvider, oidc_provider  # noqa: F401  (fixture)
+from tests.oidc.server import OidcServer, make_oidc_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.node
 
 
+ERIN = {"sub": "kc-erin", "email": "erin@example.com", "email_verified": True, "given_name": "Erin",
+        "family_name": "Keycloak", "name": "Erin Keycloak", "preferred_username": "erin"}
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def source(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+def source(request: pytest.FixtureRequest, oidc_provider: OidcProvider) -> Any:  # noqa: F811
     """A fresh better-auth database seeded through its client: (URL, what the seed saw)."""
+    oidc_provider.set_accounts({"erin": ERIN})
+    tmp_path: Path = request.getfixturevalue("tmp_path")
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'better-auth.db'}"
-        yield url, seed_better_auth(url)
+        yield url, seed_better_auth(url, oidc_provider.issuer)
         return
     if not PG_SERVER:
         pytest.skip("needs TEST_DATABASE_URL")
     url = create_pg_database()
     try:
-        yield url, seed_better_auth(url)
+        yield url, seed_better_auth(url, oidc_provider.issuer)
     finally:
         drop_pg_database(url)
 
 
-def _audit_entries(server: LiveServer) -> list[dict[str, Any]]:
+def _audit_entries(server: OidcServer) -> list[dict[str, Any]]:
     from app.modules.audit.models import AuditLog
 
     with server.app.app_context():
@@ -51,14 +59,14 @@ def _audit_entries(server: LiveServer) -> list[dict[str, Any]]:
 
 
 def test_a_better_auth_deployment_moves_without_signing_anyone_out(
-    source: tuple[str, dict[str, Any]], make_live_server: Any, tmp_path: Path  # noqa: F811
+    source: tuple[str, dict[str, Any]], make_oidc_server: Any, tmp_path: Path  # noqa: F811
 ) -> None:
     url, seed = source
     assert seed["sessionUserEmail"] == "bob@example.com"  # the cookie worked on better-auth itself
-    server: LiveServer = make_live_server(AUTH__SECRET=SECRET, MODULES__AUDIT="true")
+    server: OidcServer = make_oidc_server(AUTH__SECRET=SECRET, MODULES__AUDIT="true")
 
     dry_code, dry, _ = run_import(server.app, url, "--dry-run")
-    assert dry_code == 0 and dry["user"]["imported"] == 4
+    assert dry_code == 0 and dry["user"]["imported"] == 5
     with server.app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 0  # a dry run writes nothing
     assert _audit_entries(server) == []
@@ -67,7 +75,7 @@ def test_a_better_auth_deployment_moves_without_signing_anyone_out(
     assert code == 0, output
     assert counts == {**dry, **counts} and counts == dry  # the dry run announced exactly this
     assert {k: counts[k]["imported"] for k in counts} == {
-        "user": 4, "account": 5, "session": 4, "verification": 1, "twoFactor": 1, "organization": 1,
+        "user": 5, "account": 6, "session": 5, "verification": 1, "twoFactor": 1, "organization": 1,
         "member": 2, "invitation": 2, "team": 0, "teamMember": 0, "apikey": 1, "jwks": 1,
     }
     assert counts["session"]["skipped"] == 1  # the expired one
@@ -102,16 +110,26 @@ def test_a_better_auth_deployment_moves_without_signing_anyone_out(
             .where(Account.provider_id == "credential")).all())
         assert all(hashes[e].startswith("$argon2id$") for e in ("admin@example.com", "bob@example.com",
                                                                  "alice@example.com"))
-        oauth = db.session.scalar(select(Account).where(Account.provider_id == "keycloak"))
+        oauth = db.session.scalar(
+            select(Account).where(Account.provider_id == "keycloak", Account.user_id == seed["ids"]["bob"]))
         assert oauth is not None and oauth.access_token and "kc-access-token-bob" not in oauth.access_token
         assert symmetric_decrypt(oauth.access_token, SECRET) == "kc-access-token-bob"
+        erin = db.session.scalar(
+            select(Account).where(Account.provider_id == "keycloak", Account.user_id == seed["erin"]["id"]))
+        assert erin is not None and erin.account_id == "kc-erin"
+        assert symmetric_decrypt(erin.access_token, SECRET) == seed["erin"]["accessToken"]  # better-auth's, re-sealed
         token = unquote(seed["sessionCookie"]).rsplit(".", 1)[0]
         stored = db.session.scalar(select(Session).where(Session.token == hash_token(token)))
         assert stored is not None and stored.user.email == "bob@example.com"  # its hash, never the token
         assert db.session.scalar(select(func.count()).select_from(Session).where(Session.token == token)) == 0
 
+    # erin signs in through Keycloak here: her linked account is found, she is not a new user.
+    browser = server.browser()
+    assert location(browser.sign_in("erin")) == "/dashboard"  # not newUserCallbackURL
+    assert browser.get_session()["user"]["id"] == seed["erin"]["id"]
+
     again_code, again, output = run_import(server.app, url)
     assert again_code == 0, output
     assert changes(again) == 0, json.dumps(again)
     entries = _audit_entries(server)
-    assert len(entries) == 2 and entries[0]["tables"]["user"]["imported"] == 4
+    assert len(entries) == 2 and entries[0]["tables"]["user"]["imported"] == 5

@@ -95,14 +95,6 @@ def convert_account(row: dict[str, Any], ctx: Context) -> Converted:
     return out
 
 
-def keep_upgraded_password(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A hash upgraded to argon2id here stays: the source still has the scrypt hash it replaced."""
-    old, incoming = existing.get("password") or "", new.get("password") or ""
-    if old.startswith(_ARGON2) and is_scrypt_hash(incoming):
-        return {**new, "password": old, "updated_at": existing.get("updated_at")}
-    return new
-
-
 def convert_session(row: dict[str, Any], ctx: Context) -> Converted:
     token = as_text(row.get("token"))
     expires = as_datetime(row.get("expiresAt"))
@@ -121,13 +113,6 @@ def convert_session(row: dict[str, Any], ctx: Context) -> Converted:
         "impersonated_by": as_text(row.get("impersonatedBy")),
         "active_organization_id": as_text(row.get("activeOrganizationId")),
     }
-
-
-def keep_slid_session(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A session that slid forward here (used since the import) keeps its later expiry."""
-    if existing.get("expires_at") and existing["expires_at"] > new["expires_at"]:
-        return {**new, "expires_at": existing["expires_at"], "updated_at": existing["updated_at"]}
-    return new
 
 
 def convert_verification(row: dict[str, Any], ctx: Context) -> Converted:
@@ -149,8 +134,7 @@ def convert_verification(row: dict[str, Any], ctx: Context) -> Converted:
 
 CORE_TABLES = (
     TableSpec("user", User, convert_user, unique=(("email",),)),
-    TableSpec("account", Account, convert_account, references=(("user_id", ("user",)),), keep=keep_upgraded_password),
-    TableSpec("session", Session, convert_session, references=(("user_id", ("user",)),), unique=(("token",),),
-              keep=keep_slid_session),
+    TableSpec("account", Account, convert_account, references=(("user_id", ("user",)),)),
+    TableSpec("session", Session, convert_session, references=(("user_id", ("user",)),), unique=(("token",),)),
     TableSpec("verification", Verification, convert_verification),
 )

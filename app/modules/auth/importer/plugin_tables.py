@@ -4,7 +4,7 @@
   codes (encrypted JSON, or plain with ``storeBackupCodes: "plain"``) become our SHA-256 digests,
   so each still works once. Codes consumed here since the first import stay consumed.
 - apikey: the stored hash is better-auth's ``base64url(SHA-256(key))``, which ours verifies as it
-  is; usage counters and limits are kept, and counters that moved here are not put back.
+  is; usage counters and limits are kept.
 - jwks: the private JWK is opened and sealed with our secret; ids (``kid``) and public keys are
   kept, so JWTs issued by better-auth verify against our ``/jwks``.
 - team, teamMember: this project has no teams; the rows are skipped with that reason.
@@ -143,17 +143,6 @@ def convert_api_key(row: dict[str, Any], ctx: Context) -> Converted:
     }
 
 
-_USAGE = ("request_count", "remaining", "last_request", "last_refill_at", "updated_at")
-
-
-def keep_newer_usage(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A key used here after the import keeps the counters it has here."""
-    ours, theirs = existing.get("last_request"), new.get("last_request")
-    if ours is not None and (theirs is None or ours > theirs):
-        return {**new, **{k: existing.get(k) for k in _USAGE}}
-    return new
-
-
 def convert_jwks(row: dict[str, Any], ctx: Context) -> Converted:
     public = as_text(row.get("publicKey"))
     stored = as_text(row.get("privateKey"))
@@ -193,6 +182,6 @@ PLUGIN_TABLES = (
     TableSpec("team", None, absent_reason=_NO_TEAMS),
     TableSpec("teamMember", None, absent_reason=_NO_TEAMS),
     TableSpec("apikey", ApiKey, convert_api_key, references=(("reference_id", ("user", "organization")),),
-              unique=(("key",),), keep=keep_newer_usage),
+              unique=(("key",),)),
     TableSpec("jwks", Jwks, convert_jwks),
 )

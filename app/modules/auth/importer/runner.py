@@ -1,7 +1,8 @@
 """The import loop: each model in turn, in batches, each batch checked, compared and committed.
 
 Idempotent: rows keep their better-auth ids, so a row already here is compared with what the
-source says now and updated only when it differs (secrets compared in clear, see ``spec.Sealed``).
+source says now and updated only when it differs (secrets compared in clear, see ``spec.Sealed``)
+and the source changed it last (``updatedAt``): what changed here since, on purpose, stays.
 Resumable: each batch is its own transaction; after an interruption the next run finds the
 committed batches unchanged and carries on. A dry run does every check and writes nothing.
 """
@@ -50,6 +51,13 @@ def _lengths(model: Any) -> dict[str, int]:
         if isinstance(col_type, String) and col_type.length:
             out[attr.key] = col_type.length
     return out
+
+
+def _newer_here(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Changed here after the source last changed it (a sign-in upgraded the hash, a session slid,
+    a key was used, tokens were refreshed): the newer write wins, so a re-run does not undo it."""
+    mine, theirs = old.get("updated_at"), new.get("updated_at")
+    return isinstance(mine, datetime) and isinstance(theirs, datetime) and (mine - theirs).total_seconds() > 0.001
 
 
 class Runner:
@@ -174,7 +182,7 @@ class Runner:
                 continue
             if spec.keep is not None:
                 row = spec.keep(old, row)
-            if self._same(old, row):
+            if _newer_here(old, row) or self._same(old, row):
                 counts.unchanged += 1
                 self.known[spec.model].add(row["id"])
             else:
