@@ -11,7 +11,7 @@ them with our secret when writing, and compares plaintexts when deciding whether
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -61,7 +61,8 @@ class TableSpec:
     - ``unique``: attribute groups unique in our table; a row whose values belong to another row
       here is refused with the other row's id.
     - ``keep``: (existing, new) → new, for values this project changed on purpose since the first
-      import (an upgraded password hash, consumed backup codes), which a re-run must not undo.
+      import in a table without ``updatedAt`` (consumed backup codes), which a re-run must not undo;
+      tables with ``updatedAt`` need none: the newer write wins (``runner._newer_here``).
     """
 
     model: str
@@ -71,4 +72,3 @@ class TableSpec:
     unique: tuple[tuple[str, ...], ...] = ()
     keep: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
     absent_reason: str = ""
-    required: tuple[str, ...] = field(default=())
