@@ -127,7 +127,7 @@ class Runner:
                           counts: TableCounts) -> list[dict[str, Any]]:
         for attr, models in spec.references:
             wanted = {r[attr] for r in rows if r.get(attr) is not None}
-            missing = wanted - set().union(*(self.known[m] for m in models))
+            missing = {v for v in wanted if not any(v in self.known[m] for m in models)}
             for model in models:
                 if not missing:
                     break
