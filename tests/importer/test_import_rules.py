@@ -145,3 +145,24 @@ def test_source_values_from_any_backend() -> None:
         assert as_datetime(raw) == moment, raw
     assert as_datetime("not a date") is None
     assert [as_bool(v) for v in (1, 0, "true", "0", True, None)] == [True, False, True, False, True, None]
+
+
+def test_a_re_run_ban_reaches_sessions_cached_in_redis(make_app: Any, redis_url: str, tmp_path: Path,
+                                                        mapping: Path) -> None:
+    from app.modules.auth.sessions import resolve_token
+
+    source = tmp_path / "custom.db"
+    _source(source)
+    app = make_app(AUTH__SECRET=OUR_SECRET, REDIS_URL=redis_url)
+    args = ("--table-prefix", "auth_", "--mapping", str(mapping))
+    run_import(app, f"sqlite:///{source}", *args)
+    with app.test_request_context():
+        assert resolve_token("live-token") is not None  # now cached in Redis
+        assert resolve_token("live-token") is not None
+    with sqlite3.connect(source) as conn:  # better-auth bans Una after the first import
+        conn.execute("ALTER TABLE auth_user ADD COLUMN banned integer")
+        conn.execute("UPDATE auth_user SET banned = 1, updated_at = ? WHERE id = 'u1'", (_iso(datetime.now(UTC)),))
+    _, counts, _ = run_import(app, f"sqlite:///{source}", *args)
+    assert counts["user"]["updated"] == 1
+    with app.test_request_context():
+        assert resolve_token("live-token") is None  # the cached session did not outlive the ban

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from app.extensions import db
 from app.modules.auth.crypto import hash_token
 from app.modules.auth.importer.secrets import DecryptionError, looks_encrypted
 from app.modules.auth.importer.spec import Context, Converted, Refused, Sealed, Skipped, TableSpec
 from app.modules.auth.importer.values import as_bool, as_datetime, as_text
 from app.modules.auth.models import Account, Session, User, Verification
 from app.modules.auth.passwords import is_scrypt_hash
+from app.modules.auth.sessions import mark_stale
 
 __all__ = ["CORE_TABLES"]
 
@@ -132,9 +136,20 @@ def convert_verification(row: dict[str, Any], ctx: Context) -> Converted:
     }
 
 
+def users_changed(rows: list[dict[str, Any]]) -> None:
+    """A re-run changed users (a ban, a role): their sessions cached in Redis are stale now."""
+    ids = [r["id"] for r in rows]
+    mark_stale(list(db.session.scalars(select(Session.token).where(Session.user_id.in_(ids)))))
+
+
+def sessions_changed(rows: list[dict[str, Any]]) -> None:
+    mark_stale([r["token"] for r in rows])
+
+
 CORE_TABLES = (
-    TableSpec("user", User, convert_user, unique=(("email",),)),
+    TableSpec("user", User, convert_user, unique=(("email",),), on_update=users_changed),
     TableSpec("account", Account, convert_account, references=(("user_id", ("user",)),)),
-    TableSpec("session", Session, convert_session, references=(("user_id", ("user",)),), unique=(("token",),)),
+    TableSpec("session", Session, convert_session, references=(("user_id", ("user",)),), unique=(("token",),),
+              on_update=sessions_changed),
     TableSpec("verification", Verification, convert_verification),
 )

@@ -237,6 +237,8 @@ class Runner:
             db.session.execute(insert(spec.target), [self._sealed(r) for r in inserts])
         if updates:
             db.session.execute(update(spec.target), [self._sealed(r) for r in updates])
+            if spec.on_update is not None:
+                spec.on_update(updates)
 
     def _write_one_by_one(self, spec: TableSpec, inserts: list[dict[str, Any]], updates: list[dict[str, Any]],
                           counts: TableCounts) -> None:

@@ -72,3 +72,5 @@ class TableSpec:
     unique: tuple[tuple[str, ...], ...] = ()
     keep: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
     absent_reason: str = ""
+    #: Called with the rows about to be updated, before the commit (cache invalidation).
+    on_update: Callable[[list[dict[str, Any]]], None] | None = None
