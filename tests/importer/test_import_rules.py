@@ -147,6 +147,7 @@ def test_source_values_from_any_backend() -> None:
     assert [as_bool(v) for v in (1, 0, "true", "0", True, None)] == [True, False, True, False, True, None]
 
 
+@pytest.mark.redis
 def test_a_re_run_ban_reaches_sessions_cached_in_redis(make_app: Any, redis_url: str, tmp_path: Path,
                                                         mapping: Path) -> None:
     from app.modules.auth.sessions import resolve_token
