@@ -48,7 +48,8 @@ def _redacted(url: str) -> str:
 @click.option("--table-prefix", default="", help="Prefix of the better-auth table names in the source.")
 @click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='JSON file: {"tables": {model: table}, "columns": {model: {field: column}}}.')
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 50_000))
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 10_000),
+              help="Rows per transaction (SQLite binds at most 32766 values per statement).")
 @click.option("--only", multiple=True, type=click.Choice(MODELS), help="Import only these models (repeatable).")
 @click.option("--plain-oauth-tokens", is_flag=True,
               help="better-auth stored OAuth tokens in clear (no encryptOAuthTokens): never try to decrypt them.")
