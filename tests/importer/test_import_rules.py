@@ -167,3 +167,30 @@ def test_a_re_run_ban_reaches_sessions_cached_in_redis(make_app: Any, redis_url:
     assert counts["user"]["updated"] == 1
     with app.test_request_context():
         assert resolve_token("live-token") is None  # the cached session did not outlive the ban
+
+
+def test_verifications_carried_over_or_skipped_by_kind() -> None:
+    from app.modules.auth.importer.core_tables import convert_verification
+    from app.modules.auth.importer.spec import Context, Skipped
+
+    ctx = Context(keys=BetterAuthKeys(secret=SECRET), now=NOW)
+    live = _iso(NOW + timedelta(hours=1))
+    row = {"id": "v1", "identifier": "reset-password:tok", "value": "u1", "expiresAt": live}
+    reset = convert_verification(row, ctx)
+    assert isinstance(reset, dict) and reset["identifier"] == "reset-password:" + hash_token("tok")
+    for identifier, kind in (("2fa-abc", "2fa"), ("trust-device-xyz", "trust-device"), ("Zx9-_hashed", "other")):
+        skipped = convert_verification({"id": "v", "identifier": identifier, "value": "", "expiresAt": live}, ctx)
+        assert isinstance(skipped, Skipped) and skipped.reason.startswith(kind), skipped
+    expired = convert_verification({"id": "v", "identifier": "reset-password:t", "value": "u1",
+                                    "expiresAt": _iso(NOW - timedelta(seconds=1))}, ctx)
+    assert expired == Skipped("expired")
+
+
+def test_the_summary_keeps_the_audit_entry_small() -> None:
+    from app.modules.auth.importer.report import TableCounts, summary
+
+    counts = TableCounts()
+    for n in range(100):
+        counts.refuse(f"id{n}", f"reason {n % 50}")
+    refusals = summary({"user": counts})["user"]["refusals"]
+    assert len(refusals) == 21 and sum(refusals.values()) == 100 and refusals["other reasons"] == 60

@@ -31,6 +31,9 @@ __all__ = ["CORE_TABLES"]
 
 _ARGON2 = "$argon2"
 _RESET = "reset-password:"
+#: better-auth's other verification identifiers (prefixes), named in the skip reason.
+_KINDS = ("2fa-attempts", "2fa", "trust-device", "auth-state", "delete-account", "email-verification-otp",
+          "sign-in-otp", "forget-password-otp", "magic-link", "oauth")
 
 
 def _stamps(row: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -125,8 +128,8 @@ def convert_verification(row: dict[str, Any], ctx: Context) -> Converted:
     if expires is None or expires <= ctx.now:
         return Skipped("expired")
     if not identifier.startswith(_RESET):
-        kind = identifier.split(":", 1)[0] if ":" in identifier else identifier.split("-", 1)[0]
-        return Skipped(f"{kind or 'unnamed'} verifications are short-lived sign-in steps with no counterpart here")
+        kind = next((k for k in _KINDS if identifier.startswith(k)), "other (or hashed identifiers)")
+        return Skipped(f"{kind} verifications are short-lived sign-in steps with no counterpart here")
     return {
         "id": as_text(row["id"]),
         "identifier": _RESET + hash_token(identifier[len(_RESET):]),

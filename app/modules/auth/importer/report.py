@@ -10,6 +10,8 @@ __all__ = ["TableCounts", "render", "summary"]
 
 #: Ids kept per refusal reason in the report (the count is always exact).
 _IDS_SHOWN = 5
+#: Refusal reasons per table in the JSON summary (and so in the audit entry, which has a size limit).
+_REASONS_KEPT = 20
 
 
 @dataclass
@@ -55,13 +57,19 @@ def render(report: dict[str, TableCounts], *, dry_run: bool) -> str:
     return "\n".join(lines)
 
 
+def _top(reasons: Counter[str]) -> dict[str, int]:
+    kept = dict(reasons.most_common(_REASONS_KEPT))
+    rest = sum(reasons.values()) - sum(kept.values())
+    return {**kept, "other reasons": rest} if rest else kept
+
+
 def summary(report: dict[str, TableCounts]) -> dict[str, Any]:
     """The counts as JSON-ready data (for the audit entry and ``--json``)."""
     return {
         model: {
             "imported": c.imported, "updated": c.updated, "unchanged": c.unchanged,
             "skipped": c.skipped, "refused": c.refused,
-            "refusals": {reason: n for reason, n in c.refusal_counts.items()},
+            "refusals": _top(c.refusal_counts),
         }
         for model, c in report.items()
     }
