@@ -194,3 +194,15 @@ def test_the_summary_keeps_the_audit_entry_small() -> None:
         counts.refuse(f"id{n}", f"reason {n % 50}")
     refusals = summary({"user": counts})["user"]["refusals"]
     assert len(refusals) == 21 and sum(refusals.values()) == 100 and refusals["other reasons"] == 60
+
+
+def test_answers_given_here_survive_a_re_run() -> None:
+    from app.modules.auth.importer.plugin_tables import keep_answered_invitation, keep_consumed_codes
+
+    theirs = {"id": "i1", "status": "pending"}
+    assert keep_answered_invitation({"status": "accepted"}, theirs)["status"] == "accepted"
+    assert keep_answered_invitation({"status": "pending"}, {"id": "i1", "status": "canceled"})["status"] == "canceled"
+    all_codes, one_used = backup_codes.encode(["a", "b"]), backup_codes.encode(["b"])
+    assert keep_consumed_codes({"backup_codes": one_used}, {"backup_codes": all_codes})["backup_codes"] == one_used
+    regenerated = backup_codes.encode(["c"])  # new codes in better-auth: theirs win
+    assert keep_consumed_codes({"backup_codes": one_used}, {"backup_codes": regenerated})["backup_codes"] == regenerated

@@ -107,6 +107,13 @@ def convert_invitation(row: dict[str, Any], ctx: Context) -> Converted:
     }
 
 
+def keep_answered_invitation(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """An invitation answered here (accepted, rejected, canceled) does not become pending again."""
+    if existing.get("status") != "pending" and new.get("status") == "pending":
+        return {**new, "status": existing.get("status")}
+    return new
+
+
 def _json_text(value: Any) -> str | None:
     return json.dumps(value) if isinstance(value, dict | list) else as_text(value)
 
@@ -178,7 +185,8 @@ PLUGIN_TABLES = (
               references=(("organization_id", ("organization",)), ("user_id", ("user",))),
               unique=(("organization_id", "user_id"),)),
     TableSpec("invitation", Invitation, convert_invitation,
-              references=(("organization_id", ("organization",)), ("inviter_id", ("user",)))),
+              references=(("organization_id", ("organization",)), ("inviter_id", ("user",))),
+              keep=keep_answered_invitation),
     TableSpec("team", None, absent_reason=_NO_TEAMS),
     TableSpec("teamMember", None, absent_reason=_NO_TEAMS),
     TableSpec("apikey", ApiKey, convert_api_key, references=(("reference_id", ("user", "organization")),),
