@@ -13,6 +13,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else return 1; fi; }
 missing=()
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v oathtool >/dev/null 2>&1 || missing+=(oathtool)        # TOTP interop (tests/auth)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)                   # the proxy drill (tests/deploy)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> apt-get install ${missing[*]}"

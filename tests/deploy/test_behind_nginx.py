@@ -28,6 +28,7 @@ import pytest
 from tests.conftest import TEST_SECRET, create_pg_database, drop_pg_database
 from tests.deploy.client import Client, Reply
 from tests.deploy.processes import (
+    NGINX,
     Instance,
     app_environment,
     free_port,
@@ -37,7 +38,11 @@ from tests.deploy.processes import (
     status_of,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.skipif(not Path(NGINX).exists(), reason="needs nginx (apt-get install -y nginx-light)"),
+]
 
 AUTH = "/api/v1/auth"
 PASSWORD = "correct horse battery"
