@@ -14,6 +14,7 @@ missing=()
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v oathtool >/dev/null 2>&1 || missing+=(oathtool)        # TOTP interop (tests/auth)
+command -v curl >/dev/null 2>&1 || missing+=(curl)                # the README's walk-through
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)                   # the proxy drill (tests/deploy)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
