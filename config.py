@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -173,6 +174,20 @@ class AdminSettings(_Section):
     password: str | None = None
 
 
+class WebSettings(_Section):
+    """The server-rendered pages: ``WEB__*``."""
+
+    #: A folder of templates searched before the built-in ones (``web/sign_in.html``, ...).
+    template_folder: str | None = None
+
+    @field_validator("template_folder")
+    @classmethod
+    def _folder_exists(cls, value: str | None) -> str | None:
+        if value and not Path(value).is_dir():
+            raise ValueError(f"{value!r} is not a directory")
+        return value or None
+
+
 class OpenApiSettings(_Section):
     scalar_script_url: str = "https://cdn.jsdelivr.net/npm/@scalar/api-reference"
 
@@ -201,6 +216,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     keycloak: KeycloakSettings = KeycloakSettings()
     openapi: OpenApiSettings = OpenApiSettings()
+    web: WebSettings = WebSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod
