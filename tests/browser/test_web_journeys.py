@@ -210,21 +210,21 @@ def test_sessions_and_account_journey(make_live_server: LiveServerFactory, chrom
 
     page.goto(f"{server.url}/account")
     check_page(page, "account", js=js)
-    page.get_by_label("Name").fill("")
+    page.get_by_label("Name", exact=True).fill("")
     page.get_by_role("button", name="Save profile").click()
     expect(page.locator("#name-error")).to_have_text("Enter your name.")
-    page.get_by_label("Name").fill("Alice Liddell")
+    page.get_by_label("Name", exact=True).fill("Alice Liddell")
     page.get_by_label("First name").fill("Alice")
     page.get_by_role("button", name="Save profile").click()
     expect(page.get_by_role("status")).to_have_text("Your profile is saved.")
-    expect(page.get_by_label("Name")).to_have_value("Alice Liddell")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Alice Liddell")
     assert page.context.request.get(f"{server.auth_url}/get-session").json()["user"]["name"] == "Alice Liddell"
 
     new_email = f"acct-{str(js).lower()}-new@example.com"
     page.get_by_label("New email").fill(new_email)
     page.get_by_role("button", name="Change email").click()
     expect(page.get_by_role("status")).to_contain_text(f"We mailed a confirmation link to {new_email}")
-    page.goto(mailed_link(server, new_email, "change"))
+    page.goto(mailed_link(server, new_email, "verify"))
     page.goto(f"{server.url}/account")
     expect(page.locator("#current-email")).to_have_text(new_email)
     email = new_email

@@ -49,7 +49,6 @@ def check_page(page: Page, name: str, *, js: bool) -> None:
     if js:
         violations = axe_violations(page)
         assert violations == [], f"{name}: {violations}"
-        page.reload()  # the page again, without axe in it, for the screenshots
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     suffix = "" if js else "-nojs"
     page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}-desktop.png"), full_page=True)
