@@ -98,10 +98,17 @@ def login_required(view: F) -> F:
 def _globals() -> dict[str, Any]:
     session = current_session() if auth_enabled() else None
     impersonated = bool(session is not None and session.session.get("impersonatedBy"))
+    user = signed_in_user()
+    admin = False
+    if user is not None:
+        from app.modules.auth.admin.access import has_permission
+
+        admin = has_permission(user.id, user.json.get("role"), {"user": ["list"]})
     return {
+        "is_admin": admin,
         "auth_enabled": auth_enabled(),
         "keycloak_enabled": keycloak_enabled(),
-        "user": signed_in_user(),
+        "user": user,
         "impersonating": impersonated,
         "app_name": current_app.config["SETTINGS"].auth.app_name,
     }

@@ -107,3 +107,25 @@ def show_errors(form: FlaskForm, outcome: Any, fields: dict[str, str] | None = N
         field.errors = [*field.errors, outcome.message]
         return None
     return None if outcome.field_errors else outcome.message
+
+
+class AdminCreateUserForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Name", [DataRequired("Enter a name."), Length(max=255)])
+    email = EmailField("Email", [DataRequired("Enter an email address."), Email("Enter a valid email address.")])
+    password = PasswordField("Password", [DataRequired("Choose a password.")])
+    role = StringField("Role", [Optional(), Length(max=255)], default="user")
+
+
+class BanForm(FlaskForm):  # type: ignore[misc]
+    reason = StringField("Reason", [Optional(), Length(max=1000)])
+    expires_in_days = IntegerField(
+        "Ban for (days)", [Optional(), NumberRange(1, 3650, "Enter a number of days from 1 to 3650.")]
+    )
+
+
+class RoleForm(FlaskForm):  # type: ignore[misc]
+    role = StringField("Role", [DataRequired("Enter a role."), Length(max=255)])
+
+
+class SetPasswordForm(FlaskForm):  # type: ignore[misc]
+    new_password = PasswordField("New password", [DataRequired("Choose a password.")])
