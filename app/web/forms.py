@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 _PASSWORD = [DataRequired("Enter your password.")]
@@ -129,3 +138,18 @@ class RoleForm(FlaskForm):  # type: ignore[misc]
 
 class SetPasswordForm(FlaskForm):  # type: ignore[misc]
     new_password = PasswordField("New password", [DataRequired("Choose a password.")])
+
+
+class OrganizationForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Organization name", [DataRequired("Enter a name."), Length(max=255)])
+    slug = StringField("Short name (in addresses)", [DataRequired("Enter a short name."), Length(max=255)])
+
+
+class InviteForm(FlaskForm):  # type: ignore[misc]
+    email = EmailField("Email", [DataRequired("Enter an email address."), Email("Enter a valid email address.")])
+    role = SelectField("Role", choices=[("member", "Member"), ("admin", "Admin"), ("owner", "Owner")])
+
+
+class MemberRoleForm(FlaskForm):  # type: ignore[misc]
+    target = HiddenField()
+    role = SelectField("Role", choices=[("member", "Member"), ("admin", "Admin"), ("owner", "Owner")])
