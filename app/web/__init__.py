@@ -69,4 +69,4 @@ def init_web(app: Flask) -> None:
 
 
 from app.web import context, csrf  # noqa: E402,F401 - template globals, the CSRF check
-from app.web.views import account, admin, api_keys, auth, home, organizations, two_factor  # noqa: E402,F401 - the pages
+from app.web.views import account, admin, api_keys, audit, auth, home, organizations, two_factor  # noqa: E402,F401 - the pages

@@ -106,6 +106,7 @@ def _globals() -> dict[str, Any]:
         admin = has_permission(user.id, user.json.get("role"), {"user": ["list"]})
     return {
         "is_admin": admin,
+        "audit_enabled": bool(current_app.config["SETTINGS"].modules.audit),
         "auth_enabled": auth_enabled(),
         "keycloak_enabled": keycloak_enabled(),
         "user": user,

@@ -19,6 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 _PASSWORD = [DataRequired("Enter your password.")]
@@ -140,6 +141,10 @@ class SetPasswordForm(FlaskForm):  # type: ignore[misc]
     new_password = PasswordField("New password", [DataRequired("Choose a password.")])
 
 
+#: The organization roles a page offers (the application's access control defines them).
+ROLE_CHOICES = [SelectChoice("member", "Member"), SelectChoice("admin", "Admin"), SelectChoice("owner", "Owner")]
+
+
 class OrganizationForm(FlaskForm):  # type: ignore[misc]
     name = StringField("Organization name", [DataRequired("Enter a name."), Length(max=255)])
     slug = StringField("Short name (in addresses)", [DataRequired("Enter a short name."), Length(max=255)])
@@ -147,9 +152,9 @@ class OrganizationForm(FlaskForm):  # type: ignore[misc]
 
 class InviteForm(FlaskForm):  # type: ignore[misc]
     email = EmailField("Email", [DataRequired("Enter an email address."), Email("Enter a valid email address.")])
-    role = SelectField("Role", choices=[("member", "Member"), ("admin", "Admin"), ("owner", "Owner")])
+    role = SelectField("Role", choices=ROLE_CHOICES)
 
 
 class MemberRoleForm(FlaskForm):  # type: ignore[misc]
     target = HiddenField()
-    role = SelectField("Role", choices=[("member", "Member"), ("admin", "Admin"), ("owner", "Owner")])
+    role = SelectField("Role", choices=ROLE_CHOICES)
