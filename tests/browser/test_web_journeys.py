@@ -317,7 +317,9 @@ def test_sign_in_next_is_never_an_open_redirect(make_live_server: LiveServerFact
 
 
 @JS
-def test_a_signed_in_api_session_is_a_page_session(make_live_server: LiveServerFactory, chromium: Any, js: bool) -> None:
+def test_a_signed_in_api_session_is_a_page_session(
+    make_live_server: LiveServerFactory, chromium: Any, js: bool
+) -> None:
     """The other way round: signed in through the JSON API, the pages know the user; signed out
     through the pages, the API does not."""
     server = make_live_server()
