@@ -147,7 +147,33 @@ def test_sign_up_verify_two_factor_journey(
     other.get_by_role("button", name="Use backup code").click()
     expect(other.locator("#backup-code-error")).to_contain_text("not right, or it was already used")
     check_page(other, "two-factor-challenge-error", js=js)
+
+    # New backup codes: shown once, the old ones stop working, a new one works.
+    page.goto(f"{server.url}/account/two-factor")
+    page.locator("#regen-password").fill(PASSWORD)
+    page.get_by_role("button", name="Make new backup codes").click()
+    fresh = [c.strip() for c in page.locator("#backup-codes code").all_inner_texts()]
+    assert len(fresh) == 10 and not set(fresh) & set(codes)
+    check_page(page, "backup-codes", js=js)
+    other.get_by_label("Backup code").fill(codes[1])
+    other.get_by_role("button", name="Use backup code").click()
+    expect(other.locator("#backup-code-error")).to_contain_text("not right")
+    other.get_by_label("Backup code").fill(fresh[0])
+    other.get_by_role("button", name="Use backup code").click()
+    expect_signed_in(other, server, email)
     other.context.close()
+
+    # Off: a wrong password is refused next to its field; then sign-in asks for one factor again.
+    page.goto(f"{server.url}/account/two-factor")
+    page.locator("#off-password").fill("wrong password")
+    page.get_by_role("button", name="Turn off two-factor sign-in").click()
+    expect(page.locator("#off-password-error")).to_have_text("That is not your password.")
+    page.locator("#off-password").fill(PASSWORD)
+    page.get_by_role("button", name="Turn off two-factor sign-in").click()
+    expect(page.get_by_role("status")).to_have_text("Two-factor sign-in is off.")
+    sign_out(page)
+    sign_in(page, server, email)
+    expect(page).to_have_url(f"{server.url}/")
     if js:
         assert page_errors == []  # no CSP violation, no script error on any page
     page.context.close()
@@ -251,6 +277,19 @@ def test_sessions_and_account_journey(make_live_server: LiveServerFactory, chrom
     expect_signed_out(laptop, server)
     expect_signed_out(phone, server)
     expect_signed_in(page, server, email)
+
+    # The password change itself; the new password signs in elsewhere, the old one does not.
+    page.goto(f"{server.url}/account/security")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("another password 2")
+    page.get_by_label("Repeat the new password").fill("another password 2")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_have_text("Your password is changed.")
+    expect_signed_in(page, server, email)
+    sign_in(laptop, server, email)
+    expect(laptop.get_by_role("alert")).to_have_text("Invalid email or password")
+    sign_in(laptop, server, email, "another password 2")
+    expect_signed_in(laptop, server, email)
     for p in (page, laptop, phone):
         p.context.close()
 
