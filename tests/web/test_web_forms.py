@@ -139,3 +139,24 @@ def test_page_errors_are_plain_words(app: Any) -> None:
     assert answer.status_code == 200
     assert "Enter a valid email address." in answer.text
     assert "{" not in re.sub(r"<[^>]+>", "", answer.text.split("<main", 1)[1])  # no JSON on the page
+
+
+def test_every_page_sends_the_strict_policy_and_no_inline_code(app: Any) -> None:
+    client = app.test_client()
+    signed_up(client)
+    pages = ["/", "/account", "/account/security", "/account/two-factor", "/account/api-keys", "/organizations",
+             "/verify-email/sent", "/verify-email/done", "/forgot-password", "/reset-password?token=x"]
+    anonymous = app.test_client()
+    for path in pages:
+        for who in (client, anonymous):
+            answer = who.get(path)
+            if answer.status_code == 302:  # a page that needs a sign-in
+                assert answer.headers["Location"].startswith("/sign-in?next=")
+                continue
+            assert answer.status_code == 200, path
+            assert answer.headers["Content-Security-Policy"].startswith("default-src 'none'")
+            assert answer.headers["X-Frame-Options"] == "DENY"
+            assert answer.headers["Cache-Control"] == "no-store"
+            html = answer.text
+            assert "<script>" not in html and " style=" not in html and " onclick=" not in html, path
+            assert '<html lang="en">' in html and "<main" in html
