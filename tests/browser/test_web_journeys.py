@@ -103,6 +103,8 @@ def test_sign_up_verify_two_factor_journey(
     secret = page.locator("#totp-secret").inner_text().strip()
     codes = [c.strip() for c in page.locator("#backup-codes code").all_inner_texts()]
     assert len(codes) == 10 and len(set(codes)) == 10
+    # JavaScript only enhances: the copy buttons exist with it and stay hidden without it.
+    expect(page.get_by_role("button", name="Copy the codes")).to_have_count(1 if js else 0)
     check_page(page, "two-factor-setup", js=js)
     totp = pyotp.TOTP(secret)
     page.get_by_label("Code from your authenticator app").fill("000000" if totp.now() != "000000" else "111111")
@@ -339,6 +341,31 @@ def test_api_key_journey(make_live_server: LiveServerFactory, chromium: Any, js:
     expect(page.locator("#api-keys > li")).to_have_count(0)
     refused = requests.get(f"{server.auth_url}/get-session", headers=headers, timeout=10)
     assert refused.status_code == 401 and refused.json()["code"] == "INVALID_API_KEY"
+    page.context.close()
+
+
+@JS
+def test_sign_in_by_keyboard_alone(make_live_server: LiveServerFactory, chromium: Any, js: bool) -> None:
+    """The skip link comes first, the fields follow in reading order, Enter submits."""
+    server = make_live_server()
+    page = _page(chromium, js)
+    sign_up(page, server, f"keys-{str(js).lower()}@example.com")
+    page.context.clear_cookies()
+    page.goto(f"{server.url}/sign-in")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    for _ in range(5):  # after the skip link: the main content's first field within a few steps
+        page.keyboard.press("Tab")
+        if page.get_by_label("Email").evaluate("e => e === document.activeElement"):
+            break
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.keyboard.type(f"keys-{str(js).lower()}@example.com")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password", exact=True)).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.locator("#signed-in")).to_be_visible()
     page.context.close()
 
 
