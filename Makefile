@@ -1,4 +1,4 @@
-.PHONY: run test setup lint
+.PHONY: run test setup lock lint
 
 run:  ## serve the app on http://localhost:5000 (SQLite, development)
 	scripts/run.sh
@@ -6,9 +6,12 @@ run:  ## serve the app on http://localhost:5000 (SQLite, development)
 test:  ## ruff, mypy, then pytest on SQLite and on PostgreSQL + Redis
 	scripts/test.sh
 
-setup:  ## create .venv and install the project with its dev extras
+setup:  ## create .venv: requirements-dev.lock, then the project (editable)
 	scripts/setup.sh
+
+lock:  ## refresh requirements.lock and requirements-dev.lock from pyproject.toml (uv, hashes)
+	scripts/lock.sh
 
 lint:
 	.venv/bin/ruff check .
-	.venv/bin/mypy app config.py wsgi.py
+	.venv/bin/mypy app config.py serving.py wsgi.py

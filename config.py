@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 MODULE_ORDER: tuple[str, ...] = ("auth", "tenant", "audit")
 
 MIN_SECRET_LENGTH = 32
+
+#: Where development keeps its secret when AUTH__SECRET is unset (``DEV_SECRET_FILE`` moves it): the
+#: server (``make run``) and every ``flask`` command read the same one, so keys and encrypted
+#: columns written by one are readable by the other, and sessions survive restarts.
+DEFAULT_DEV_SECRET_FILE = Path(__file__).resolve().parent / "instance" / "dev-secret"
 
 #: ``scheme://user:password@`` in a URL: the password is masked in error lines.
 _URL_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
@@ -70,6 +76,14 @@ def _split_csv(value: Any) -> Any:
 CsvList = Annotated[list[str], NoDecode]
 
 
+def _check_origins(value: list[str]) -> list[str]:
+    for origin in value:
+        wildcard_ipv4 = re.fullmatch(r"[\d*?]+(\.[\d*?]+){3}", origin) is not None
+        if "://" not in origin and not origin.startswith("*.") and not wildcard_ipv4:
+            raise ValueError(f"{origin!r} is not an origin; expected scheme://host[:port], *.domain or 192.168.*.*")
+    return value
+
+
 class RateLimitSettings(_Section):
     #: None means "as better-auth": on in production, off elsewhere.
     enabled: bool | None = None
@@ -84,6 +98,9 @@ class SessionSettings(_Section):
     update_age: int = Field(default=86400, ge=0)
     #: A session younger than this counts as fresh for sensitive actions, seconds; 0 disables.
     fresh_age: int = Field(default=86400, ge=0)
+    #: Keep resolved sessions in each process's memory (in front of Redis and the database),
+    #: checked against the revocation sequence (PostgreSQL LISTEN/NOTIFY, polled on SQLite).
+    memory_cache: bool = True
 
 
 class Argon2Settings(_Section):
@@ -95,12 +112,25 @@ class Argon2Settings(_Section):
 
 
 class LockoutSettings(_Section):
-    """Per-account lockout after repeated failed sign-ins (OWASP Authentication Cheat Sheet)."""
+    """Lockout after repeated failed sign-ins, per account and client, with device cookies
+    (OWASP Authentication Cheat Sheet "Account Lockout"; OWASP "Slow Down Online Guessing Attacks
+    with Device Cookies")."""
 
     enabled: bool = True
     max_failures: int = Field(default=10, ge=1)
     window: int = Field(default=900, ge=1)
     duration: int = Field(default=900, ge=1)
+    #: Untrusted clients wait ``delay`` seconds per attempt once an account has this many failures.
+    slow_after: int = Field(default=5, ge=1)
+    delay: float = Field(default=1.0, ge=0, le=10)
+    #: Lifetime of the device cookie a successful sign-in leaves in the browser, seconds.
+    device_cookie_max_age: int = Field(default=180 * 86400, ge=60)
+
+
+class DeleteUserSettings(_Section):
+    """``AUTH__DELETE_USER__*``: better-auth's ``user.deleteUser``, off by default as there."""
+
+    enabled: bool = False
 
 
 class AuthSettings(_Section):
@@ -113,24 +143,44 @@ class AuthSettings(_Section):
     cookie_prefix: str = Field(default="better-auth", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     #: None: secure cookies when the base URL is https (as better-auth).
     secure_cookies: bool | None = None
+    #: SameSite of the auth cookies; "none" lets a front end on another *site* send them (needs Secure).
+    cookie_same_site: Literal["lax", "strict", "none"] = "lax"
     session: SessionSettings = SessionSettings()
     argon2: Argon2Settings = Argon2Settings()
     lockout: LockoutSettings = LockoutSettings()
+    #: Where rate-limit and lockout counters live: auto (Redis with REDIS_URL, else the database),
+    #: redis, database or memory (this process only).
+    counter_storage: Literal["auto", "redis", "database", "memory"] = "auto"
     min_password_length: int = Field(default=8, ge=1)
     max_password_length: int = Field(default=128, ge=8, le=4096)
     require_email_verification: bool = False
+    delete_user: DeleteUserSettings = DeleteUserSettings()
     app_name: str = "SaaS foundation"
 
     _split = field_validator("trusted_origins", mode="before")(_split_csv)
 
-    @field_validator("trusted_origins")
-    @classmethod
-    def _origins_are_urls(cls, value: list[str]) -> list[str]:
-        for origin in value:
-            wildcard_ipv4 = re.fullmatch(r"[\d*?]+(\.[\d*?]+){3}", origin) is not None
-            if "://" not in origin and not origin.startswith("*.") and not wildcard_ipv4:
-                raise ValueError(f"{origin!r} is not an origin; expected scheme://host[:port], *.domain or 192.168.*.*")
-        return value
+    _origins = field_validator("trusted_origins")(lambda value: _check_origins(value))
+
+
+#: Request headers a cross-origin front end may send (the better-auth client, API keys, the tenant).
+DEFAULT_CORS_HEADERS = ["Content-Type", "Authorization", "X-API-Key", "X-Tenant-ID", "X-Request-ID"]
+
+
+class CorsSettings(_Section):
+    """``CORS__*``: which other origins may call the API from a browser (Fetch standard, CORS protocol).
+
+    The auth routes admit ``AUTH__TRUSTED_ORIGINS``; the application routes ``CORS__ORIGINS``, which
+    defaults to the same list.
+    """
+
+    origins: CsvList = Field(default_factory=list)
+    #: How long a browser may cache a preflight answer, seconds.
+    max_age: int = Field(default=600, ge=0, le=86400)
+    allow_headers: CsvList = Field(default_factory=lambda: list(DEFAULT_CORS_HEADERS))
+
+    _split = field_validator("origins", "allow_headers", mode="before")(_split_csv)
+
+    _origins = field_validator("origins")(lambda value: _check_origins(value))
 
 
 class SmtpSettings(_Section):
@@ -173,8 +223,47 @@ class AdminSettings(_Section):
     password: str | None = None
 
 
+class MetricsSettings(_Section):
+    """Who may read ``/metrics`` and ``/api/v1/version``: ``METRICS__*``."""
+
+    #: When set, both answer only ``Authorization: Bearer <token>`` (401 otherwise).
+    token: str | None = Field(default=None, min_length=16)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class VersionSettings(_Section):
+    #: ``/api/v1/version`` names the Python version only when asked to (it helps an attacker pick exploits).
+    show_python: bool = False
+
+
+class WebSettings(_Section):
+    """The server-rendered pages: ``WEB__*``."""
+
+    #: A folder of templates searched before the built-in ones (``web/sign_in.html``, ...).
+    template_folder: str | None = None
+
+    @field_validator("template_folder")
+    @classmethod
+    def _folder_exists(cls, value: str | None) -> str | None:
+        if value and not Path(value).is_dir():
+            raise ValueError(f"{value!r} is not a directory")
+        return value or None
+
+
 class OpenApiSettings(_Section):
-    scalar_script_url: str = "https://cdn.jsdelivr.net/npm/@scalar/api-reference"
+    #: Empty: the self-hosted, pinned bundle (``scripts/fetch_scalar.sh``); else a CDN URL of the script.
+    scalar_script_url: AnyHttpUrl | None = None
+    #: Subresource Integrity of the CDN script (``sha384-...``); the self-hosted one has its own.
+    scalar_script_integrity: Annotated[str, Field(pattern=r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")] | None = None
+
+    @field_validator("scalar_script_url", "scalar_script_integrity", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
 
 
 class Settings(BaseSettings):
@@ -191,6 +280,11 @@ class Settings(BaseSettings):
     app_env: Environment = Environment.PRODUCTION
     database_url: str | None = None
     redis_url: str | None = None
+    #: Redis read and connect timeouts, seconds: tens of milliseconds, Redis is an accelerator.
+    redis_socket_timeout: float = Field(default=0.08, gt=0, le=10)
+    redis_connect_timeout: float = Field(default=0.05, gt=0, le=10)
+    #: Seconds no request calls a Redis that just failed (the circuit breaker's cool-down).
+    redis_breaker_cooldown: float = Field(default=5.0, ge=0, le=300)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: Largest request body accepted, in bytes (larger ones are answered 413).
     max_content_length: int = Field(default=1024 * 1024, ge=1024)
@@ -201,6 +295,10 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     keycloak: KeycloakSettings = KeycloakSettings()
     openapi: OpenApiSettings = OpenApiSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    version: VersionSettings = VersionSettings()
+    cors: CorsSettings = CorsSettings()
+    web: WebSettings = WebSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -248,6 +346,24 @@ class Settings(BaseSettings):
             for name in ("issuer", "client_id", "client_secret"):
                 if not getattr(self.keycloak, name):
                     raise ValueError(f"KEYCLOAK__{name.upper()} is required when KEYCLOAK__ENABLED=true")
+        return self
+
+    @model_validator(mode="after")
+    def _redis_counters_need_redis(self) -> Settings:
+        if self.auth.counter_storage == "redis" and not self.redis_url:
+            raise ValueError("AUTH__COUNTER_STORAGE=redis needs REDIS_URL; expected auto, database or memory")
+        return self
+
+    @model_validator(mode="after")
+    def _same_site_none_needs_secure(self) -> Settings:
+        secure = self.auth.secure_cookies
+        if secure is None:
+            secure = self.base_url.startswith("https://")
+        if self.auth.cookie_same_site == "none" and not secure:
+            raise ValueError(
+                "AUTH__COOKIE_SAME_SITE=none needs Secure cookies (browsers drop SameSite=None without it); "
+                "expected an https AUTH__BASE_URL or AUTH__SECURE_COOKIES=true"
+            )
         return self
 
     @model_validator(mode="after")
@@ -306,7 +422,7 @@ def _variable_name(loc: tuple[int | str, ...]) -> str:
 
 def _shown(name: str, value: Any) -> str:
     """The offending value as the error line shows it: never a secret, never a URL's password."""
-    if isinstance(value, dict) or name.endswith(("SECRET", "PASSWORD")):
+    if isinstance(value, dict) or name.endswith(("SECRET", "PASSWORD", "TOKEN")):
         return ""
     if isinstance(value, str) and name.endswith("_URL"):
         value = _URL_PASSWORD.sub(r"\1***@", value)
@@ -344,11 +460,52 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env_file: str |
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None
     if not settings.auth.secret and settings.modules.auth:
-        generated = secrets.token_urlsafe(48)
         if settings.app_env is Environment.DEVELOPMENT:
-            log.warning("AUTH__SECRET is not set; using a generated one: sessions end when the process does")
-        settings = settings.model_copy(update={"auth": settings.auth.model_copy(update={"secret": generated})})
+            secret = development_secret(Path(os.environ.get("DEV_SECRET_FILE") or DEFAULT_DEV_SECRET_FILE))
+        else:  # testing: a throwaway secret per process is what tests want
+            secret = secrets.token_urlsafe(48)
+        settings = settings.model_copy(update={"auth": settings.auth.model_copy(update={"secret": secret})})
     return settings
+
+
+def development_secret(path: Path) -> str:
+    """The development secret kept in ``path``, created (mode 0600) by whichever process comes first.
+
+    The file appears whole or not at all (written aside, then hard-linked into place), so two
+    processes starting together (``make run``'s reloader, a ``flask`` command) end with one secret.
+    """
+    try:
+        secret = path.read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    except OSError as error:
+        raise ConfigError(
+            f"AUTH__SECRET is not set and {path} cannot be read ({error.strerror}); set AUTH__SECRET"
+        ) from None
+    if not secret:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                os.link(aside, path)
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+            finally:
+                os.unlink(aside)
+            secret = path.read_text().strip()
+        except OSError as error:
+            raise ConfigError(
+                f"AUTH__SECRET is not set and {path} cannot be created ({error.strerror}); set AUTH__SECRET"
+            ) from None
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"{path} holds a secret of {len(secret)} characters; expected at least {MIN_SECRET_LENGTH} "
+            "(delete the file to get a new one)"
+        )
+    return secret
 
 
 SectionT = TypeVar("SectionT", bound=BaseSettings)

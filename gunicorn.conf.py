@@ -2,8 +2,9 @@
 
 - ``GUNICORN_BIND`` (or ``0.0.0.0:$PORT``, default port 8000), ``WEB_CONCURRENCY`` workers (default 2),
   ``GUNICORN_THREADS`` threads each (gthread worker, default 4), ``GUNICORN_TIMEOUT`` seconds.
-- The settings are checked in ``on_starting``, before any worker forks: a wrong value is one line on
-  stderr and exit status 2, rather than workers dying one after the other.
+- Every value is typed and checked in ``serving.py`` (``ServerSettings``), and the app settings too,
+  as gunicorn loads this file, before any worker forks: a wrong value is one line on stderr and exit
+  status 2, rather than a traceback or workers dying one after the other.
 - Metrics: every worker writes its counters to ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary
   directory unless given), ``/metrics`` adds them up, and a dead worker's gauges are discarded.
 - Modules: ``post_worker_init`` runs their ``on_ready``, ``worker_exit`` their ``on_close`` (on
@@ -20,23 +21,40 @@ import sys
 import tempfile
 from typing import Any
 
-bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# config.py and serving.py sit beside this file (and are installed with the project too).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from config import load_settings
+from serving import exit_on_config_error, load_server_settings
+
+# Checked here, as gunicorn loads this file, before anything forks: one line and exit status 2.
+with exit_on_config_error():
+    _app_settings = load_settings()
+    _server = load_server_settings()
+    if _app_settings.modules.audit:  # its drain must fit in graceful_timeout; its key is required in production
+        from app.modules.audit.settings import check_audit_settings, load_keyring
+
+        load_keyring(
+            check_audit_settings(), production=_app_settings.is_production, auth_secret=_app_settings.auth.secret
+        )
+
+bind = _server.bind
+workers = _server.workers
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+threads = _server.threads
+timeout = _server.timeout
+graceful_timeout = _server.graceful_timeout
 keepalive = 5
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+loglevel = _app_settings.log_level.lower()
+accesslog = _server.access_log
 errorlog = "-"
 # The app reads X-Forwarded-* itself (ProxyFix, AUTH__TRUSTED_PROXIES hops): gunicorn must not
 # decide the scheme from a header on its own.
 forwarded_allow_ips = "*"
 secure_scheme_headers: dict[str, str] = {}
 # gunicorn >= 24's control socket lives in $HOME, shared by every server of the user; opt in.
-if os.environ.get("GUNICORN_CONTROL_SOCKET"):
-    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+if _server.control_socket:
+    control_socket = _server.control_socket
 else:
     control_socket_disable = True
 
@@ -58,14 +76,7 @@ def _prepare_metrics_dir() -> None:
 
 
 def on_starting(server: Any) -> None:
-    """Validate the settings first; then prepare the metrics directory the workers share."""
-    from config import ConfigError, load_settings
-
-    try:
-        load_settings()
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr, flush=True)
-        sys.exit(2)
+    """Prepare the metrics directory the workers share (the settings were checked on loading)."""
     _prepare_metrics_dir()
 
 

@@ -84,10 +84,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     if settings.redis_url:
-        import redis
+        from app.core.redis import make_redis
 
-        app.extensions["redis"] = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+        app.extensions["redis"] = make_redis(
+            settings.redis_url,
+            socket_timeout=settings.redis_socket_timeout,
+            connect_timeout=settings.redis_connect_timeout,
+            cooldown=settings.redis_breaker_cooldown,
         )
 
     from app.api import bp as api_bp
@@ -97,6 +100,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     init_core(app)
     setup_modules(app)
+    from app.core.cors import init_cors
+
+    api_key_headers = app.extensions.get("auth.api_key.settings")
+    init_cors(app, extra_headers=getattr(api_key_headers, "headers", ()))
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
 

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import hashcost, report, services, wrk
+from bench import audit_spool, hashcost, report, services, wrk
 from bench.server import ROOT, gunicorn, rss_mb, worker_pids
 from bench.workload import PROFILES, Context, Workload, send
 from bench.workloads import all_workloads
@@ -99,7 +99,9 @@ def main() -> int:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     print("measuring argon2id verification...", file=sys.stderr)
     cost = hashcost.measure(env)
-    verdicts: list[report.Verdict] = []
+    print("measuring audit_logger.log_async...", file=sys.stderr)
+    audit = audit_spool.measure()
+    verdicts: list[report.Verdict] = [report.audit_verdict(audit)]
     runs: dict[str, Any] = {}
     began = time.monotonic()
     with services.fresh_database(args.database_server, env) as database_url:
@@ -120,6 +122,7 @@ def main() -> int:
         "server": {"workers": int(env.get("WEB_CONCURRENCY", "2")), "threads": int(env.get("GUNICORN_THREADS", "4"))},
         "load": {"tool": "wrk", "connections": args.connections, "duration": args.duration, "warmup": args.warmup},
         "argon2": cost.as_dict(),
+        "audit_log_async": audit.as_dict(),
         "profiles": runs,
         "targets": [v.as_dict() for v in verdicts],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bench.audit_spool import TARGET_US, AuditCost
 from bench.hashcost import HashCost
 from bench.workload import Workload
 from bench.wrk import Measurement
@@ -43,6 +44,15 @@ def hash_verdict(profile: str, workload: Workload, measured: Measurement, cost: 
         f"{measured.requests_per_second:.1f} / {cost.ceiling_per_second:.1f} verify/s = {share:.2f}x "
         f"(one verify {cost.verify_ms:.1f} ms; ~{other_ms:.1f} CPU-ms per sign-in besides it)",
     )
+
+
+def audit_verdict(cost: AuditCost) -> Verdict:
+    """``log_async`` is cheap enough for a route to call (measured in-process, see ``audit_spool.py``)."""
+    return Verdict(f"audit log_async median < {TARGET_US:.0f} µs CPU per entry", cost.passed,
+                   f"{cost.cpu_us:.1f} µs CPU (wall {cost.median_us:.1f}, p90 {cost.p90_us:.1f}; checks and encoding "
+                   f"{cost.encode_us:.1f}; "
+                   f"back to back while the writer drains {cost.draining_us:.1f}; {cost.ratio_to_bare:.3f}x "
+                   f"a bare in-process request of {cost.bare_request_us:.0f} µs)")
 
 
 def rss_verdict(profile: str, rss: dict[int, float]) -> Verdict:

@@ -9,12 +9,8 @@ export DATABASE_URL="${RUN_DATABASE_URL:-sqlite:///$PWD/instance/app.db}"
 export REDIS_URL=""
 export AUTH__BASE_URL="${AUTH__BASE_URL:-http://localhost:${PORT:-5000}}"
 mkdir -p instance
-# A secret kept across restarts and reloads, so development sessions survive a code change.
-if [ -z "${AUTH__SECRET:-}" ]; then
-  [ -s instance/dev-secret ] || .venv/bin/python -c "import secrets; print(secrets.token_urlsafe(48))" > instance/dev-secret
-  AUTH__SECRET="$(cat instance/dev-secret)"
-  export AUTH__SECRET
-fi
+# Without AUTH__SECRET, development reads instance/dev-secret (config.py creates it once): the same
+# secret for this server, its reloads and every `APP_ENV=development flask --app wsgi ...` command.
 
 .venv/bin/flask --app wsgi db upgrade
 exec .venv/bin/flask --app wsgi run --debug --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}"

@@ -16,6 +16,12 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v oathtool >/dev/null 2>&1 || missing+=(oathtool)        # TOTP interop (tests/auth)
 command -v curl >/dev/null 2>&1 || missing+=(curl)                # the README's walk-through
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)                   # the proxy drill (tests/deploy)
+
+# The audit drills start a private PostgreSQL (initdb, pg_ctl) that they stop and restart.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+
+# better-sqlite3 (the importer tests' better-auth on SQLite) compiles against the node headers
+command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || missing+=(g++ make)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> apt-get install ${missing[*]}"
@@ -35,7 +41,7 @@ fail() { echo "==> FAILED: $*" >&2; status=1; }
 echo "==> ruff"
 .venv/bin/ruff check . || fail ruff
 echo "==> mypy"
-.venv/bin/mypy app config.py wsgi.py || fail mypy
+.venv/bin/mypy app config.py serving.py wsgi.py || fail mypy
 
 answers() {  # answers HOST PORT: is something listening there?
   .venv/bin/python - "$1" "$2" <<'PY'
@@ -53,6 +59,9 @@ fi
 if [ -z "${TEST_REDIS_URL:-}" ] && answers 127.0.0.1 6379; then
   export TEST_REDIS_URL=redis://127.0.0.1:6379/0
 fi
+
+echo "==> production install (a fresh venv as the Dockerfile installs it, db upgrade, gunicorn probes)"
+.venv/bin/python scripts/check_production_install.py || fail "production install"
 
 for backend in ${TEST_BACKENDS:-sqlite postgres}; do
   echo "==> pytest on $backend"

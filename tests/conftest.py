@@ -115,7 +115,9 @@ def _truncate_all(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
         tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            # revocation_epoch keeps counting: caches of the revocation sequence must never see it go back
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                 "AND tablename NOT IN ('alembic_version', 'revocation_epoch')")
         ).scalars().all()
         if tables:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
@@ -166,14 +168,15 @@ AppFactory = Callable[..., Flask]
 
 
 @pytest.fixture
-def make_app(request: pytest.FixtureRequest, database_url: str) -> Iterator[AppFactory]:
+def make_app(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[AppFactory]:
     """``make_app(MODULES__AUDIT="true", ...)``: a fresh app on this test's database, made ready."""
     from app.modules import close_modules, ensure_ready
 
     made: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
-        values = {**BASE_OVERRIDES, "DATABASE_URL": database_url}
+        # The audit spool of this test only: a replay must never reach another test's database.
+        values = {**BASE_OVERRIDES, "DATABASE_URL": database_url, "MODULES__AUDIT__SPOOL_DIR": str(tmp_path / "spool")}
         if BACKEND == "postgres" and REDIS_SERVER:
             values["REDIS_URL"] = request.getfixturevalue("redis_url")
         values.update(overrides)

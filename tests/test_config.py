@@ -34,11 +34,11 @@ BAD = [
     # Modules' and plugins' own settings (config.load_section) stop the start the same way.
     ({"AUTH__TWO_FACTOR__DIGITS": "six"}, "AUTH__TWO_FACTOR__DIGITS='six' is invalid: Input should be a valid integer"),
     ({"AUTH__JWT__ALG": "none"}, "AUTH__JWT__ALG='none' is invalid"),
-    ({"MODULES__AUDIT": "true", "MODULES__AUDIT__QUEUE_SIZE": "0"}, "MODULES__AUDIT__QUEUE_SIZE='0' is invalid"),
+    ({"MODULES__AUDIT": "true", "MODULES__AUDIT__BATCH_SIZE": "0"}, "MODULES__AUDIT__BATCH_SIZE='0' is invalid"),
 ]
 IDS = [
     "bool", "db-url", "db-backend", "redis-url", "short-secret", "missing-secret", "tenant-without-auth",
-    "keycloak-incomplete", "two-factor-digits", "jwt-alg", "audit-queue",
+    "keycloak-incomplete", "two-factor-digits", "jwt-alg", "audit-batch",
 ]
 
 
@@ -95,7 +95,7 @@ def _free_port() -> int:
         return port
 
 
-def test_gunicorn_stops_in_on_starting_with_one_line() -> None:
+def test_gunicorn_stops_before_forking_with_one_line() -> None:
     env = _env({"AUTH__SECRET": "short", "GUNICORN_BIND": f"127.0.0.1:{_free_port()}", "WEB_CONCURRENCY": "1"})
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -111,7 +111,7 @@ def test_gunicorn_stops_in_on_starting_with_one_line() -> None:
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
     assert proc.returncode == 2
-    # gunicorn's own "[INFO] Starting gunicorn" line precedes its on_starting hook; ours is the only other.
+    # gunicorn.conf.py checks the settings as gunicorn loads it; a "Starting gunicorn" line would be gunicorn's.
     ours = "\n".join(line for line in stderr.splitlines() if "[INFO] Starting gunicorn" not in line)
     _one_line(ours, "AUTH__SECRET is 5 characters long; expected at least 32")
     assert "Booting worker" not in stderr
@@ -162,6 +162,8 @@ def test_values_are_parsed_and_normalized() -> None:
     assert settings.auth.trusted_origins == ["https://a.example", "https://b.example"]
 
 
-def test_development_generates_a_secret_when_missing() -> None:
+def test_development_keeps_its_secret_in_a_file_when_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEV_SECRET_FILE", str(tmp_path / "instance" / "dev-secret"))
     settings = load_settings({"APP_ENV": "development", "AUTH__SECRET": ""})
     assert settings.auth.secret and len(settings.auth.secret) >= 32
+    assert (tmp_path / "instance" / "dev-secret").read_text().strip() == settings.auth.secret

@@ -59,7 +59,7 @@ def _request_counts(text: str) -> dict[tuple[str, str, str], float]:
     return counts
 
 
-def test_two_workers_share_metrics_and_close_modules_on_sigterm(database_url: str) -> None:
+def test_two_workers_share_metrics_and_close_modules_on_sigterm(database_url: str, tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULES__", "AUTH__", "PROMETHEUS_"))}
     env.update(
@@ -69,7 +69,8 @@ def test_two_workers_share_metrics_and_close_modules_on_sigterm(database_url: st
         AUTH__BASE_URL=f"http://127.0.0.1:{port}",
         DATABASE_URL=database_url,
         MODULES__AUDIT="true",
-        LOG_LEVEL="INFO",
+        MODULES__AUDIT__SPOOL_DIR=str(tmp_path / "audit-spool"),
+        LOG_LEVEL="DEBUG",  # a module with nothing to close says so at DEBUG
         GUNICORN_BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY="2",
         PYTHONPATH=str(ROOT),

@@ -47,10 +47,41 @@ def test_documented_paths_exist(full_app: Flask) -> None:
     assert set(document["paths"]) <= routes
 
 
-def test_both_document_routes_serve_the_same_document(full_app: Flask) -> None:
+def test_auth_document_is_the_auth_api_relative_to_its_base_path(full_app: Flask) -> None:
+    """As better-auth's openAPI plugin: auth routes only, paths relative, the base path in ``servers``."""
     client = full_app.test_client()
-    first, second = (client.get(path).get_json() for path in DOCUMENT_PATHS)
-    assert first == second
+    whole = client.get("/api/v1/openapi.json").get_json()
+    auth = client.get("/api/v1/auth/open-api/generate-schema").get_json()
+    base = full_app.config["SETTINGS"].base_url
+    assert auth["servers"] == [{"url": f"{base}/api/v1/auth"}]
+    assert whole["servers"] == [{"url": base}]
+    expected = {
+        p.removeprefix("/api/v1/auth"): ops for p, ops in whole["paths"].items() if p.startswith("/api/v1/auth/")
+    }
+    assert auth["paths"] == expected
+    assert "/sign-in/email" in auth["paths"] and "/get-session" in auth["paths"]
+    assert not any(p.startswith("/api/") for p in auth["paths"])
+    assert "/api/v1/me" in whole["paths"]
+
+
+@pytest.mark.parametrize("path", DOCUMENT_PATHS)
+def test_every_operation_has_a_unique_operation_id(full_app: Flask, path: str) -> None:
+    document = full_app.test_client().get(path).get_json()
+    ids = [op.get("operationId") for ops in document["paths"].values() for op in ops.values()]
+    assert all(ids) and len(ids) == len(set(ids))
+
+
+def test_operation_ids_follow_better_auth(full_app: Flask) -> None:
+    paths = full_app.test_client().get("/api/v1/auth/open-api/generate-schema").get_json()["paths"]
+    assert paths["/sign-up/email"]["post"]["operationId"] == "signUpWithEmailAndPassword"
+    assert paths["/get-session"]["get"]["operationId"] == "getSession"
+    assert paths["/organization/invite-member"]["post"]["operationId"] == "createOrganizationInvitation"
+    # where better-auth sets none: the official client's method path
+    assert paths["/organization/list-members"]["get"]["operationId"] == "organizationListMembers"
+    assert paths["/two-factor/verify-totp"]["post"]["operationId"] == "twoFactorVerifyTotp"
+    whole = full_app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    assert whole["/api/v1/me"]["get"]["operationId"] == "me"
+    assert whole["/api/v1/auth/sign-in/email"]["post"]["operationId"] == "signInEmail"
 
 
 def test_a_route_without_endpoint_is_caught(make_app: AppFactory) -> None:
@@ -72,11 +103,12 @@ def test_reference_page_uses_the_configured_script(make_app: AppFactory) -> None
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
-    assert f'<script src="{url}"></script>' in html
+    assert f'<script src="{url}" crossorigin="anonymous"></script>' in html
     assert 'id="api-reference"' in html
     assert '"openapi"' in html
 
 
-def test_reference_page_default_script(make_app: AppFactory) -> None:
+def test_reference_page_default_script_is_self_hosted(make_app: AppFactory) -> None:
     html = make_app().test_client().get("/api/v1/auth/reference").get_data(as_text=True)
-    assert "https://cdn.jsdelivr.net/npm/@scalar/api-reference" in html
+    assert '<script src="/api/v1/auth/reference/scalar-standalone.js" integrity="sha384-' in html
+    assert "cdn.jsdelivr.net" not in html

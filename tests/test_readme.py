@@ -110,5 +110,5 @@ def test_walkthrough_works_against_a_live_server(live_server: LiveServer, tmp_pa
 def test_conformance_step_count() -> None:
     from tests.conformance.test_against_better_auth import STEPS
 
-    figures = re.findall(r"`tests/conformance/` replays (\d+) requests", README)
+    figures = re.findall(r"`tests/conformance/` replays (\d+) steps", README)
     assert figures == [str(len(STEPS))], f"README says {figures}, scenario.mjs has {len(STEPS)} steps"

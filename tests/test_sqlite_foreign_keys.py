@@ -17,9 +17,11 @@ def test_foreign_keys_are_on(app: Flask) -> None:
             assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_deleting_a_user_cascades_into_plugin_tables(app: Flask, client: Any) -> None:
+def test_deleting_a_user_cascades_into_plugin_tables(make_app: Any) -> None:
     from app.modules.auth.organization.models import Member
 
+    app: Flask = make_app(AUTH__DELETE_USER__ENABLED="true")
+    client = app.test_client()
     sign_up(client, "a@example.com")
     assert post(client, "/organization/create", {"name": "Acme", "slug": "acme"}).status_code == 200
     assert post(client, "/delete-user", {"password": PASSWORD}).status_code == 200

@@ -39,8 +39,12 @@ class ProjectPatch(ApiModel):
     description: Description = None
 
 
+#: A project id as the API makes them (``uuid4().hex``), or any id of 1 to 36 URL-safe characters.
+ProjectId = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class BulkDeleteIn(ApiModel):
-    ids: Annotated[list[Annotated[str, Field(max_length=36)]], Field(min_length=1, max_length=500)]
+    ids: Annotated[list[ProjectId], Field(min_length=1, max_length=500)]
 
 
 class ProjectOut(ApiModel):
@@ -104,7 +108,7 @@ def list_projects() -> ResponseReturnValue:
 
 @bp.post("/projects")
 @endpoint(summary="Create a project in the tenant", tags=TAGS, body=ProjectIn, response=ProjectOut, auth=True,
-          responses={400: "No tenant", 403: "Role lacks project:create"})
+          status=201, responses={400: "No tenant", 403: "Role lacks project:create"})
 @require_auth
 @require_tenant
 @require_permission({"project": ["create"]})

@@ -9,11 +9,15 @@ from app.core.health import bp as health_bp
 from app.core.logging import init_request_id
 from app.core.metrics import init_metrics
 from app.core.openapi import init_openapi
+from app.core.outage import register_outage_handlers
+from app.core.security_headers import init_security_headers
 
 
 def init_core(app: Flask) -> None:
     init_request_id(app)  # first: every later hook and log line sees the request id
     init_metrics(app)
     register_error_handlers(app)
+    register_outage_handlers(app)
+    init_security_headers(app)
     app.register_blueprint(health_bp)
     init_openapi(app)

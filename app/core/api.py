@@ -9,6 +9,8 @@ document cannot drift from what the server accepts. Invalid input is answered 40
 from __future__ import annotations
 
 import json
+import types
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import wraps
@@ -17,6 +19,7 @@ from typing import Annotated, Any, TypeVar, cast
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.core import bounded_json
 from app.core.errors import ApiError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,10 +71,12 @@ class Operation:
     auth: bool = False
     description: str | None = None
     content_type: str = "application/json"
+    #: The success status (201 for a creation).
+    status: int = 200
 
 
 _EXPECTED = {
-    "string": "string", "int": "number", "float": "number", "bool": "boolean", "dict": "object",
+    "string": "string", "int": "number", "float": "number", "bool": "boolean", "dict": "record",
     "list": "array", "model": "object", "datetime": "date",
 }
 
@@ -90,15 +95,32 @@ def _received(value: Any) -> str:
     return "string"
 
 
+def _zod_type(annotation: Any) -> str:
+    """zod's name for a type: a mapping is a ``z.record`` ("record"), a nested model a ``z.object``."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _zod_type(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = [_zod_type(arg) for arg in typing.get_args(annotation) if arg is not type(None)]
+        return kinds[0] if kinds else "string"
+    if origin is not None and isinstance(origin, type):
+        annotation = origin
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return "object"
+        for kind, label in ((bool, "boolean"), (str, "string"), (int, "number"), (float, "number"),
+                            (dict, "record"), (list, "array"), (tuple, "array")):
+            if issubclass(annotation, kind):
+                return label
+    return "string"
+
+
 def _expected_of(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str:
     """What zod would name as expected for a missing field: from the model's annotation."""
     field = model.model_fields.get(str(loc[0])) if model is not None and loc else None
-    text = str(field.annotation) if field is not None else ""
-    for name, label in (("str", "string"), ("int", "number"), ("float", "number"), ("bool", "boolean"),
-                        ("dict", "object"), ("list", "array")):
-        if name in text:
-            return label
-    return "string"
+    if field is None and model is not None and loc:
+        field = next((f for f in model.model_fields.values() if f.alias == str(loc[0])), None)
+    return _zod_type(field.annotation) if field is not None else "string"
 
 
 def _issue(detail: Any, model: type[BaseModel] | None) -> str:
@@ -138,7 +160,9 @@ def _read_body() -> dict[str, Any]:
             "application/json",
         )
     try:
-        data = json.loads(raw)
+        data = bounded_json.loads(raw)
+    except bounded_json.JsonBoundsError as error:
+        raise ApiError(400, "VALIDATION_ERROR", f"[body] {error}") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ApiError(400, "BAD_REQUEST", "Invalid JSON in request body") from None
     if data is None:
@@ -173,6 +197,7 @@ def endpoint(
     auth: bool = False,
     description: str | None = None,
     content_type: str = "application/json",
+    status: int = 200,
 ) -> Callable[[F], F]:
     """Validate ``body``/``query`` into keyword arguments of the same names, and document the view."""
     operation = Operation(
@@ -185,6 +210,7 @@ def endpoint(
         auth=auth,
         description=description,
         content_type=content_type,
+        status=status,
     )
 
     def decorator(view: F) -> F:

@@ -126,11 +126,25 @@ def reject_oversized_body() -> None:
         raise RequestEntityTooLarge()
 
 
-def _refuse_nul_in_url() -> Response | None:
-    """A NUL in the path or query string is never a valid identifier (and PostgreSQL cannot
-    compare one): 400 before any view runs."""
-    if "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
-        return error_response(400, "VALIDATION_ERROR", "NUL characters are not allowed in the URL")
+#: C0 control characters and DEL: never part of an identifier, a slug, a URL or a search term.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Longest path parameter (every id, slug and provider id here is far shorter; columns hold 255).
+MAX_PATH_PARAMETER = 255
+
+
+def _refuse_control_characters_in_url() -> Response | None:
+    """Identifiers in the path and values in the query are checked before any view runs (OWASP
+    Input Validation Cheat Sheet): a NUL cannot be compared by PostgreSQL, a CR or LF would reach a
+    ``Location`` header (CWE-113) and werkzeug refuses it with a 500, so all C0 controls are 400."""
+    if _CONTROL.search(request.path) or any(
+        _CONTROL.search(key) or _CONTROL.search(value) for key, value in request.args.items(multi=True)
+    ):
+        return error_response(400, "VALIDATION_ERROR", "Control characters are not allowed in the URL")
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and not 0 < len(value) <= MAX_PATH_PARAMETER:
+            return error_response(
+                400, "VALIDATION_ERROR", f"[path.{name}] must be 1 to {MAX_PATH_PARAMETER} characters"
+            )
     return None
 
 
@@ -148,7 +162,7 @@ def _handle_data_error(error: DataError) -> Response | tuple[str, int]:
 
 def register_error_handlers(app: Flask) -> None:
     app.before_request(reject_oversized_body)
-    app.before_request(_refuse_nul_in_url)
+    app.before_request(_refuse_control_characters_in_url)
     app.register_error_handler(DataError, _handle_data_error)
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http)

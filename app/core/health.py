@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from app.core.api import ApiModel, endpoint
+from app.core.metrics import require_metrics_token
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ class Readiness(ApiModel):
 class Version(ApiModel):
     name: str
     version: str
-    python: str
+    #: Only with VERSION__SHOW_PYTHON=true.
+    python: str | None = None
     modules: dict[str, bool]
 
 
@@ -46,14 +48,23 @@ def _check_database() -> dict[str, Any]:
 
 
 def _check_redis() -> dict[str, Any] | None:
+    """Redis is an accelerator: when it fails, sessions come from the database and rate limits are
+    counted per process, so it is reported ``DEGRADED`` (readiness stays 200), never ``KO``. The
+    check never waits longer than the client's short timeouts, and not at all while the circuit
+    breaker is open."""
+    from app.core.redis import breaker_of
+
     client = current_app.extensions.get("redis")
     if client is None:
         return None
+    breaker = breaker_of(client)
+    if breaker is not None and breaker.is_open:
+        return {"status": "DEGRADED", "detail": "unavailable (circuit breaker open): served without it"}
     try:
         client.ping()
     except Exception as error:  # noqa: BLE001
         log.warning("readiness: redis check failed: %s", error)
-        return {"status": "KO", "error": type(error).__name__}
+        return {"status": "DEGRADED", "detail": f"unavailable ({type(error).__name__}): served without it"}
     return {"status": "OK"}
 
 
@@ -91,7 +102,7 @@ def livez() -> ResponseReturnValue:
     summary="Readiness: database, Redis and every module",
     tags=["Health"],
     response=Readiness,
-    responses={503: "A component is not ready"},
+    responses={503: "A component that requests need is not ready (a degraded Redis is 200)"},
 )
 def readyz() -> ResponseReturnValue:
     from app.modules import ensure_ready
@@ -102,21 +113,24 @@ def readyz() -> ResponseReturnValue:
     if redis_status is not None:
         components["redis"] = redis_status
     components.update(_check_modules())
-    ok = all(c["status"] == "OK" for c in components.values())
-    return jsonify({"status": "OK" if ok else "KO", "components": components}), 200 if ok else 503
+    ok = all(c["status"] in ("OK", "DEGRADED") for c in components.values())
+    degraded = any(c["status"] == "DEGRADED" for c in components.values())
+    status = ("DEGRADED" if degraded else "OK") if ok else "KO"
+    return jsonify({"status": status, "components": components}), 200 if ok else 503
 
 
 @bp.get("/version")
-@endpoint(summary="Version of the running application", tags=["Health"], response=Version)
+@endpoint(summary="Version of the running application", tags=["Health"], response=Version,
+          responses={401: "METRICS__TOKEN is set and the request lacks it"})
 def version() -> ResponseReturnValue:
+    require_metrics_token()
     settings = current_app.config["SETTINGS"]
     try:
         app_version = metadata.version("saas-foundation")
     except metadata.PackageNotFoundError:
         app_version = "0.0.0+unknown"
-    return {
-        "name": "saas-foundation",
-        "version": app_version,
-        "python": platform.python_version(),
-        "modules": settings.modules.model_dump(),
-    }
+    body: dict[str, Any] = {"name": "saas-foundation", "version": app_version}
+    if settings.version.show_python:
+        body["python"] = platform.python_version()
+    body["modules"] = settings.modules.model_dump()
+    return body

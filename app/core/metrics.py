@@ -3,14 +3,19 @@
 Under gunicorn, ``PROMETHEUS_MULTIPROC_DIR`` (set by ``gunicorn.conf.py``) switches prometheus-client
 to its multiprocess mode, so ``/metrics`` adds up every worker rather than whichever answered.
 Probes and the metrics route itself are not counted.
+
+``METRICS__TOKEN`` restricts ``/metrics`` (and ``/api/v1/version``) to ``Authorization: Bearer
+<token>``, compared in constant time (CWE-208; OWASP REST Security Cheat Sheet, "Access
+Control"): Prometheus sends it with ``authorization: {credentials: ...}`` in its scrape config.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -50,14 +55,29 @@ def _record(response: Response) -> Response:
     return response
 
 
+def require_metrics_token() -> None:
+    """Refuse the request unless it carries the configured bearer token (no token set: open)."""
+    from app.core.errors import ApiError
+
+    token: str | None = current_app.config["SETTINGS"].metrics.token
+    if token is None:
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not (scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())):
+        raise ApiError(401, "UNAUTHORIZED", "A valid bearer token is required",
+                       headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+
+
 def metrics_view() -> Response:
+    require_metrics_token()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         payload = generate_latest(registry)
     else:
         payload = generate_latest()
-    return Response(payload, mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST already names its charset.
+    return Response(payload, content_type=CONTENT_TYPE_LATEST)
 
 
 def init_metrics(app: Flask) -> None:

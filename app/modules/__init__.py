@@ -52,8 +52,10 @@ class AppModule:
     def on_ready(self, app: Flask) -> None:
         """Run once the database answers: bootstrap data. Must be idempotent."""
 
-    def on_close(self, app: Flask) -> None:
-        """Graceful shutdown: drain queues, close pools."""
+    def on_close(self, app: Flask) -> bool | None:
+        """Graceful shutdown: drain queues, close pools. True when something was actually closed
+        (logged at INFO); None or False (nothing was running, a CLI command) is logged at DEBUG."""
+        return None
 
     def readiness(self, app: Flask) -> tuple[bool, str]:
         """This module's own readiness check for ``/api/v1/readyz``: (ok, detail)."""
@@ -174,8 +176,9 @@ def close_modules(app: Flask) -> None:
     for module in reversed(reg.modules):
         try:
             with app.app_context():
-                module.on_close(app)
+                closed = module.on_close(app)
         except Exception:
             log.exception("module %s failed in on_close", module.name)
         else:
-            log.info("module %s closed", module.name)
+            # Every process closes at exit, `flask` commands and `import wsgi` too: only real work is news.
+            log.log(logging.INFO if closed else logging.DEBUG, "module %s closed", module.name)

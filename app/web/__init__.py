@@ -1,45 +1,30 @@
-"""Server-rendered pages: the home page and the sign-in and sign-up forms.
+"""Server-rendered pages: sign-in (with the two-factor step), sign-up, password reset, email
+verification, the account pages, two-factor setup and API keys.
 
-The forms post JSON to the auth API with ``fetch`` from a static script (``static/auth.js``), so
-the pages run under a strict ``Content-Security-Policy``: no inline script or style at all.
+One blueprint, split into ``views/`` by area. Forms post to these views, which validate them with
+Flask-WTF (CSRF on every POST) and then call the auth API's own functions in-process
+(:mod:`app.web.calls`): no logic is written twice and no HTTP request is made to ourselves. Who is
+signed in is the better-auth session cookie, so a page sign-in is an API sign-in and the other way
+round; Flask's session (flash messages, the return address) is server-side (:mod:`.session_store`).
+
+Every page works without JavaScript; ``static/web.js`` only adds copy buttons. The pages run under
+a strict ``Content-Security-Policy``: no inline script or style at all.
+
+Templates live under ``web/`` and can be overridden: a file of the same name in the folder named
+by ``WEB__TEMPLATE_FOLDER`` (or in the application's own ``templates/web/``) wins.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Blueprint, Flask, Response
+from flask.blueprints import BlueprintSetupState
 
-from flask import Blueprint, Response, abort, current_app, render_template
-from flask.typing import ResponseReturnValue
+from app.core.security_headers import DEFAULT_CSP
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web-static")
 
 #: Scripts, styles and requests from this origin only; nothing inline, no framing, no plugins.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    )
-)
-
-
-def _auth_enabled() -> bool:
-    enabled: bool = current_app.config["SETTINGS"].modules.auth
-    return enabled
-
-
-def _signed_in_user() -> Any:
-    """The signed-in user (``AuthUser``), or None when anonymous or when the auth module is off."""
-    if not _auth_enabled():
-        return None
-    from flask_login import current_user
-
-    return current_user if current_user.is_authenticated else None
+CONTENT_SECURITY_POLICY = DEFAULT_CSP
 
 
 @bp.after_request
@@ -47,26 +32,31 @@ def _security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
     if response.mimetype == "text/html":
-        # The page shows who is signed in: never from a shared cache.
+        # The page shows who is signed in (and sometimes a secret shown once): never from a cache.
         response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@bp.get("/")
-def index() -> ResponseReturnValue:
-    return render_template("index.html", auth_enabled=_auth_enabled(), user=_signed_in_user())
+@bp.record_once
+def _setup(state: BlueprintSetupState) -> None:
+    init_web(state.app)  # type: ignore[arg-type]
 
 
-@bp.get("/sign-in")
-def sign_in() -> ResponseReturnValue:
-    if not _auth_enabled():
-        abort(404)
-    return render_template("sign_in.html")
+def init_web(app: Flask) -> None:
+    """Extensions the pages need: the template override folder, the server-side session, CSRF."""
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    from app.web.csrf import init_csrf
+    from app.web.session_store import init_session
+
+    folder = app.config["SETTINGS"].web.template_folder
+    if folder:
+        app.jinja_loader = ChoiceLoader([FileSystemLoader(folder), app.jinja_loader])  # type: ignore[list-item]
+    init_session(app)
+    init_csrf(app)
 
 
-@bp.get("/sign-up")
-def sign_up() -> ResponseReturnValue:
-    if not _auth_enabled():
-        abort(404)
-    return render_template("sign_up.html")
+from app.web import context, csrf  # noqa: E402,F401 - template globals, the CSRF check
+from app.web.views import account, admin, api_keys, audit, auth, home, organizations, passwordless, two_factor  # noqa: E402,F401 - the pages

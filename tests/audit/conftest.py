@@ -14,8 +14,19 @@ from sqlalchemy.pool import NullPool
 
 from app.extensions import db
 from app.modules.audit.chain import ADVISORY_LOCK_KEY
+from app.modules.audit.keys import Keyring, build_keyring
 
-AUDIT_ON = {"MODULES__AUDIT": "true", "MODULES__AUTH": "false"}
+TEST_AUDIT_KEY = "test-audit-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+AUDIT_ON = {
+    "MODULES__AUDIT": "true", "MODULES__AUTH": "false", "MODULES__AUDIT__KEY": TEST_AUDIT_KEY,
+    "MODULES__AUDIT__KEY_ID": "t1",
+}
+
+
+def audit_keyring() -> Keyring:
+    """The keys the drills' and fixtures' apps sign with, for checking from outside them."""
+    return build_keyring("MODULES__AUDIT__", TEST_AUDIT_KEY, "t1", None, production=False, auth_secret=None)
+
 
 
 @pytest.fixture

@@ -101,6 +101,7 @@ def test_async_database_errors_are_logged_and_counted_not_raised(
 
 def test_close_drains_every_accepted_entry(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODULES__AUDIT__BATCH_SIZE", "7")  # many small batches
+    monkeypatch.setenv("GUNICORN_GRACEFUL_TIMEOUT", "120")  # a drain of 90 s: time enough on a loaded machine
     app = make_app(MODULES__AUDIT="true", MODULES__AUTH="false")
     written_before = metric("audit_entries_written_total")
     with hold_chain_lock(app.config["SQLALCHEMY_DATABASE_URI"]):
@@ -132,7 +133,7 @@ def test_async_entries_are_written_in_order_with_a_valid_chain(audit_app: Flask)
         assert audit_app.extensions["audit_logger"].flush(30)
         audit_logger.log(**sample(action="last"))
         with db.engine.connect() as conn:
-            result = verify_chain(conn)
+            result = verify_chain(conn, audit_app.extensions["audit"].keyring)
         ids = db.session.execute(select(AuditLog.resource_id).where(AuditLog.action == "project.update")
                                  .order_by(AuditLog.id)).scalars().all()
     assert result.ok and result.checked == 52

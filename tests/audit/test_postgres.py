@@ -22,7 +22,7 @@ from app.extensions import db
 from app.modules import audit_logger, close_modules
 from app.modules.audit.chain import table
 from app.modules.audit.verify import verify_chain
-from tests.audit.conftest import AUDIT_ON, hold_chain_lock, sample
+from tests.audit.conftest import AUDIT_ON, audit_keyring, hold_chain_lock, sample
 from tests.conftest import BASE_OVERRIDES, _migrate, _pg_admin_url, create_pg_database, drop_pg_database
 
 pytestmark = pytest.mark.postgres
@@ -59,7 +59,7 @@ def _count(url: str, **where: str) -> int:
         for name, value in where.items():
             stmt = stmt.where(table.c[name] == value)
         found = int(conn.execute(stmt).scalar() or 0)
-        intact = verify_chain(conn)
+        intact = verify_chain(conn, audit_keyring())
     engine.dispose()
     assert intact.ok, intact.problem
     return found
@@ -72,9 +72,13 @@ def _admin(statement: str) -> None:
     engine.dispose()
 
 
-def test_database_down_for_a_while_loses_nothing(own_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_down_for_a_while_loses_nothing(
+    own_database: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("MODULES__AUDIT__RETRY_MAX_DELAY", "0.5")
-    app: Flask = create_app({**BASE_OVERRIDES, **AUDIT_ON, "DATABASE_URL": own_database})
+    app: Flask = create_app({
+        **BASE_OVERRIDES, **AUDIT_ON, "DATABASE_URL": own_database, "MODULES__AUDIT__SPOOL_DIR": str(tmp_path)
+    })
     name = make_url(own_database).database
     retried_before, failed_before = _metric("audit_write_retries_total"), _metric("audit_entries_failed_total")
     try:
@@ -122,6 +126,7 @@ def test_gunicorn_sigterm_drains_every_queued_entry(own_database: str, tmp_path:
         "DATABASE_URL": own_database,
         "APP_ENV_FILE": "",
         "MODULES__AUDIT__BATCH_SIZE": "10",
+        "MODULES__AUDIT__SPOOL_DIR": str(tmp_path / "spool"),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = [
@@ -156,47 +161,3 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
-
-
-def test_queue_full_writes_synchronously_rather_than_drop(own_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
-    monkeypatch.setenv("MODULES__AUDIT__QUEUE_SIZE", "2")
-    monkeypatch.setenv("MODULES__AUDIT__BATCH_SIZE", "1")
-    monkeypatch.setenv("MODULES__AUDIT__ENQUEUE_TIMEOUT", "0.01")
-    app: Flask = create_app({**BASE_OVERRIDES, **AUDIT_ON, "DATABASE_URL": own_database})
-    fallbacks_before = _metric("audit_sync_fallbacks_total")
-    waiting = (
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    )
-
-    def waiting_on_lock() -> int:
-        engine = create_engine(own_database)
-        with engine.connect() as conn:
-            found = int(conn.execute(text(waiting)).scalar() or 0)
-        engine.dispose()
-        return found
-
-    def produce() -> None:
-        with app.app_context():
-            for number in range(4):
-                audit_logger.log_async(**sample(resource_id=str(number)))
-
-    try:
-        with hold_chain_lock(own_database):
-            producer = threading.Thread(target=produce)
-            producer.start()
-            # The writer holds one entry and waits; two fill the queue; the fourth is written here.
-            _wait_for(lambda: waiting_on_lock() == 2, "the writer and the caller to wait on the chain lock")
-        producer.join(WAIT)
-        assert not producer.is_alive()
-        assert app.extensions["audit_logger"].flush(WAIT)
-    finally:
-        close_modules(app)
-        with app.app_context():
-            db.engine.dispose()
-    assert _count(own_database) == 4
-    assert _metric("audit_sync_fallbacks_total") - fallbacks_before == 1
-
-

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.modules import audit_logger
 from app.modules.audit.chain import entry_hash, table
 from app.modules.audit.models import AuditLog
-from tests.audit.conftest import count_rows, sample
+from tests.audit.conftest import audit_keyring, count_rows, sample
 
 
 def _write(app: Flask, count: int) -> list[int]:
@@ -86,15 +86,15 @@ def test_verify_names_an_inserted_row(audit_app: Flask, linked: bool) -> None:
         forged = {
             "actor_id": "intruder", "action": "project.update", "resource_type": "project", "resource_id": "x",
             "details": None, "organization_id": None, "ip": None, "user_agent": None, "request_id": None,
-            "created_at": prev.created_at,
+            "created_at": prev.created_at, "entry_id": "f" * 32, "key_id": "t1",
         }
-        prev_hash = prev.hash if linked else "f" * 64
+        prev_hash = prev.hash if linked else "f" * 64  # an insider with the key: only the links betray it
         # Make room between ids[1] and ids[2] by moving the later rows up.
         with db.engine.begin() as conn:
             for old in reversed(ids[2:]):
                 conn.execute(update(table).where(table.c.id == old).values(id=old + 100))
             conn.execute(insert(table).values(
-                id=nxt.id, **forged, prev_hash=prev_hash, hash=entry_hash(forged, prev_hash)
+                id=nxt.id, **forged, prev_hash=prev_hash, hash=entry_hash(forged, prev_hash, audit_keyring())
             ))
     code, output = _verify(audit_app)
     assert code == 1
@@ -153,7 +153,7 @@ def _reseal(app: Flask, changes: list[tuple[int, datetime]]) -> None:
         for row in conn.execute(select(table).order_by(table.c.id)).mappings().all():
             entry = dict(row)
             entry["created_at"] = wanted.get(row["id"], row["created_at"])
-            digest = entry_hash(entry, prev)
+            digest = entry_hash(entry, prev, app.extensions["audit"].keyring)
             conn.execute(update(table).where(table.c.id == row["id"]).values(
                 created_at=entry["created_at"], prev_hash=prev, hash=digest
             ))

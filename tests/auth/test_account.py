@@ -100,7 +100,18 @@ def test_list_accounts(client: Any) -> None:
     assert "password" not in accounts[0]
 
 
-def test_delete_user(app: Flask, client: Any) -> None:
+def test_delete_user_is_off_by_default(client: Any) -> None:
+    assert post(client, "/delete-user", {}).status_code == 401  # the session is checked first, as better-auth
+    sign_up(client, "a@example.com")
+    for body in ({}, {"password": PASSWORD}):
+        response = post(client, "/delete-user", body)
+        assert (response.status_code, response.json["code"]) == (404, "NOT_FOUND")
+    assert client.get("/api/v1/auth/get-session").json["user"]["email"] == "a@example.com"
+
+
+def test_delete_user(make_app: Any) -> None:
+    app = make_app(AUTH__DELETE_USER__ENABLED="true")
+    client = app.test_client()
     sign_up(client, "a@example.com")
     assert post(client, "/delete-user", {"password": "wrong password"}).json["code"] == "INVALID_PASSWORD"
     response = post(client, "/delete-user", {"password": PASSWORD})

@@ -116,9 +116,11 @@ def test_a_refused_key_is_not_rescued_by_another_credential(app: Any) -> None:
     response = app.test_client().get(
         "/api/v1/probe/auth", headers={**key_headers(key), "Authorization": f"Bearer {token}"}
     )
-    assert response.status_code == 200  # the session token is tried first and is valid
-    response = app.test_client().get("/api/v1/probe/auth", headers=key_headers(key))
-    assert response.json["code"] == "KEY_DISABLED"
+    # x-api-key comes first in the precedence list: the refused key fails the request.
+    assert (response.status_code, response.json["code"]) == (401, "KEY_DISABLED")
+    response = client.get("/api/v1/probe/auth", headers=key_headers(key))  # the cookie does not rescue it either
+    assert (response.status_code, response.json["code"]) == (401, "KEY_DISABLED")
+    assert client.get("/api/v1/probe/auth").status_code == 200  # the cookie alone still works
 
 
 def test_each_request_counts_exactly_once(app: Any) -> None:

@@ -59,24 +59,61 @@ def test_a_bad_admin_password_fails_the_module_not_the_app(make_app: Any) -> Non
     assert _count(app) == (0, 0)
 
 
-def _start_worker(database_url: str, barrier: Any) -> None:
-    app = create_app({**BASE_OVERRIDES, "DATABASE_URL": database_url, **ADMIN})
-    barrier.wait()
-    ensure_ready(app)
+ROUNDS = 6
+
+
+def _start_worker(database_url: str, start: Any, done: Any, results: Any, rounds: int) -> None:
+    """One process starting ``rounds`` times: a fresh app each round, on_ready at the barrier."""
+    from app.modules import close_modules, registry
+
+    for _ in range(rounds):
+        app = create_app({**BASE_OVERRIDES, "DATABASE_URL": database_url, **ADMIN})
+        start.wait(120)
+        ensure_ready(app)
+        results.put(registry(app).state.get("auth", "missing"))
+        close_modules(app)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        done.wait(120)
+
+
+def _forget_the_admin(app: Flask) -> None:
+    """Back to a fresh database for the next round: no admin, no account."""
+    with app.app_context():
+        db.session.execute(Account.__table__.delete())
+        db.session.execute(User.__table__.delete())
+        db.session.commit()
 
 
 @pytest.mark.parametrize("workers", [4])
-def test_concurrent_workers_make_exactly_one_admin(database_url: str, workers: int) -> None:
-    """Real processes, as gunicorn forks them, all running on_ready at the same moment."""
+def test_concurrent_workers_make_exactly_one_admin_and_all_are_ready(database_url: str, workers: int) -> None:
+    """Real processes (spawned, as separate workers and instances are), all running on_ready at the
+    same moment on a database without the admin, ROUNDS times: each round ends with exactly one
+    admin and every process ready. Before the fix one PostgreSQL worker in two starts failed."""
     ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(workers)
-    processes = [ctx.Process(target=_start_worker, args=(database_url, barrier)) for _ in range(workers)]
+    start, done = ctx.Barrier(workers + 1), ctx.Barrier(workers + 1)
+    results = ctx.Queue()
+    processes = [
+        ctx.Process(target=_start_worker, args=(database_url, start, done, results, ROUNDS)) for _ in range(workers)
+    ]
     for process in processes:
         process.start()
-    for process in processes:
-        process.join(60)
-        assert process.exitcode == 0
     app = create_app({**BASE_OVERRIDES, "DATABASE_URL": database_url})
-    assert _count(app) == (1, 1)
-    with app.app_context():
-        db.engine.dispose()
+    try:
+        for round_number in range(ROUNDS):
+            _forget_the_admin(app)
+            start.wait(120)
+            states = sorted(results.get(timeout=120) for _ in range(workers))
+            assert states == ["ready"] * workers, f"round {round_number}: {states}"
+            assert _count(app) == (1, 1), f"round {round_number}"
+            done.wait(120)
+        for process in processes:
+            process.join(60)
+            assert process.exitcode == 0
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+        with app.app_context():
+            db.engine.dispose()

@@ -1,8 +1,8 @@
 """The official better-auth JS client (``better-auth@1.7.25``) against our server, over real HTTP.
 
 Each test serves a fresh app (``tests/live_server.py``), runs one flow of ``tests/js/client-flows.mjs``
-with node, and asserts on the JSON the flow printed. The expected values are better-auth's
-(``/work/shared/reference/better-auth-protocol.md`` §4, ``better-auth-observed.md``), except where
+with node, and asserts on the JSON the flow printed. The expected values are better-auth's (the
+same requests against a real better-auth server: ``tests/conformance``), except where
 this project deliberately differs: ``list-sessions`` returns an opaque handle in ``token``, never
 another session's usable token.
 """

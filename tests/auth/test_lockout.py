@@ -18,10 +18,13 @@ SECRET = b"lockout-test-secret-0123456789abcdef"
 EMAIL = "alice@example.com"
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=["memory", "database", pytest.param("redis", marks=pytest.mark.redis)])
 def storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
     if request.param == "memory":
         yield MemoryStorage()
+    elif request.param == "database":  # the configured backend's database (SQLite or PostgreSQL)
+        app = request.getfixturevalue("make_app")(AUTH__COUNTER_STORAGE="database")
+        yield build_storage(None, app=app, kind="database")
     else:
         yield build_storage(request.getfixturevalue("redis_url"))
 
@@ -120,7 +123,12 @@ def test_no_plaintext_email_reaches_redis(redis_url: str) -> None:
 def test_for_app_reads_the_lockout_settings() -> None:
     app = Flask(__name__)
     app.config["SETTINGS"] = load_settings(
-        {"APP_ENV": "testing", "AUTH__SECRET": "s" * 40, "AUTH__LOCKOUT__MAX_FAILURES": "2"}
+        {
+            "APP_ENV": "testing",
+            "AUTH__SECRET": "s" * 40,
+            "AUTH__LOCKOUT__MAX_FAILURES": "2",
+            "AUTH__COUNTER_STORAGE": "memory",
+        }
     )
     guard = AccountLockout.for_app(app)
     assert guard is AccountLockout.for_app(app)
@@ -137,6 +145,7 @@ def test_for_app_can_be_switched_off() -> None:
             "APP_ENV": "testing",
             "AUTH__SECRET": "s" * 40,
             "AUTH__LOCKOUT__ENABLED": "false",
+            "AUTH__COUNTER_STORAGE": "memory",
             "AUTH__LOCKOUT__MAX_FAILURES": "1",
         }
     )

@@ -24,8 +24,13 @@ def test_identity_only_leaves_roles_to_the_app() -> None:
 
 def test_roles_groups_and_both() -> None:
     assert mapped_roles(CLAIMS, map_roles=True, map_groups=False) == "admin,auditor"
-    assert mapped_roles(CLAIMS, map_roles=False, map_groups=True) == "support,admin"
-    assert mapped_roles(CLAIMS, map_roles=True, map_groups=True) == "admin,auditor,support"
+    assert mapped_roles(CLAIMS, map_roles=False, map_groups=True) == "support,admin,acme/billing"
+    assert mapped_roles(CLAIMS, map_roles=True, map_groups=True) == "admin,auditor,support,acme/billing"
+
+
+def test_a_nested_group_is_its_path_without_the_leading_slash() -> None:
+    claims = {"sub": "s", "groups": ["/acme/admin", "/a/b/c", "/x//y", "/bad path/x", "plain"]}
+    assert mapped_roles(claims, map_roles=False, map_groups=True) == "acme/admin,a/b/c,plain"
 
 
 def test_an_empty_result_is_the_default_role() -> None:
@@ -36,6 +41,8 @@ def test_an_empty_result_is_the_default_role() -> None:
 def test_organization_groups_are_not_roles() -> None:
     claims = {"sub": "s", "groups": ["/acme", "/staff"]}
     assert mapped_roles(claims, map_roles=False, map_groups=True, org_slugs=frozenset({"acme"})) == "staff"
+    nested = {"sub": "s", "groups": ["/acme/admin", "/initech/admin"]}
+    assert mapped_roles(nested, map_roles=False, map_groups=True, org_slugs=frozenset({"acme"})) == "initech/admin"
 
 
 def test_memberships_from_roles_and_groups() -> None:

@@ -29,8 +29,8 @@ def _mode(make_oidc_server: OidcServerFactory, roles: bool, groups: bool, **env:
     [
         (False, False, "user"),
         (True, False, "admin,billing"),
-        (False, True, "support,admin"),
-        (True, True, "admin,billing,support"),
+        (False, True, "support,admin,ops/oncall"),
+        (True, True, "admin,billing,support,ops/oncall"),
     ],
 )
 def test_the_four_mapping_modes(
@@ -136,8 +136,9 @@ def test_organization_memberships_are_provisioned_and_updated(make_oidc_server: 
     browser.sign_in("ada")
     user = browser.get_session()["user"]
     assert _memberships(server.app, user["id"]) == {"acme": "admin,billing", "globex": "member"}
-    # Organization groups and roles are memberships, not app roles; no organization is created.
-    assert user["role"] == "staff"
+    # Organization groups and roles are memberships, not app roles; no organization is created;
+    # a group under a slug that is no organization is a role like any nested group.
+    assert user["role"] == "staff,initech/admin"
     from app.modules.auth.organization.models import Organization
 
     with server.app.app_context():
@@ -223,3 +224,84 @@ def test_a_banned_user_does_not_get_a_session(server_linking: OidcServer) -> Non
 @pytest.fixture
 def server_linking(make_oidc_server: OidcServerFactory) -> OidcServer:  # noqa: F811
     return make_oidc_server()
+
+
+def test_a_nested_group_maps_to_its_path(make_oidc_server: OidcServerFactory) -> None:  # noqa: F811
+    """As the README says: only the leading ``/`` is stripped (``/acme/admin`` -> ``acme/admin``)."""
+    server = _mode(make_oidc_server, False, True)
+    server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com", groups=["/acme/admin", "/staff"])})
+    browser = server.browser()
+    browser.sign_in("ada")
+    assert browser.get_session()["user"]["role"] == "acme/admin,staff"
+
+
+def _provisioned(app: Flask, user_id: str) -> set[str]:
+    from app.modules.auth.oidc.models import ProvisionedMembership
+    from app.modules.auth.organization.models import Member, Organization
+
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Organization.slug)
+            .join(Member, Member.organization_id == Organization.id)
+            .join(ProvisionedMembership, ProvisionedMembership.member_id == Member.id)
+            .where(Member.user_id == user_id)
+        )
+        return set(rows)
+
+
+def test_provider_memberships_are_reconciled_and_app_memberships_left_alone(
+    make_oidc_server: OidcServerFactory,  # noqa: F811
+) -> None:
+    from app.modules.auth.organization.models import Member
+
+    server = _mode(make_oidc_server, False, False, KEYCLOAK__PROVISION_ORGANIZATIONS="true")
+    for slug in ("acme", "globex", "initech"):
+        _org(server.app, slug)
+    server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com", groups=["/acme/admin", "/globex"])})
+    browser = server.browser()
+    browser.sign_in("ada")
+    user_id = browser.get_session()["user"]["id"]
+    assert _memberships(server.app, user_id) == {"acme": "admin", "globex": "member"}
+    assert _provisioned(server.app, user_id) == {"acme", "globex"}
+    # a membership made in the app (initech), whose role the claims then also name
+    with server.app.app_context():
+        db.session.add(Member(id="m-app", organization_id="org-initech", user_id=user_id, role="owner",
+                              created_at=utcnow()))
+        db.session.commit()
+
+    server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com", groups=["/acme/member", "/initech"])})
+    server.browser().sign_in("ada")
+    # acme follows the claims, globex is gone (no longer asserted), initech is the app's: untouched
+    assert _memberships(server.app, user_id) == {"acme": "member", "initech": "owner"}
+    assert _provisioned(server.app, user_id) == {"acme"}
+
+    server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com", groups=[])})
+    server.browser().sign_in("ada")
+    assert _memberships(server.app, user_id) == {"initech": "owner"}
+    assert _provisioned(server.app, user_id) == set()
+
+
+def test_a_membership_removed_in_the_app_comes_back_only_as_the_providers(
+    make_oidc_server: OidcServerFactory,  # noqa: F811
+) -> None:
+    from app.modules.auth.organization.models import Member
+
+    server = _mode(make_oidc_server, False, False, KEYCLOAK__PROVISION_ORGANIZATIONS="true")
+    _org(server.app, "acme")
+    server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com", groups=["/acme/owner"])})
+    browser = server.browser()
+    browser.sign_in("ada")
+    user_id = browser.get_session()["user"]["id"]
+    with server.app.app_context():  # an app admin removes it: the record goes with it (cascade)
+        from sqlalchemy import delete
+
+        db.session.execute(delete(Member).where(Member.user_id == user_id))
+        db.session.commit()
+    assert _provisioned(server.app, user_id) == set()
+    server.browser().sign_in("ada")  # still asserted: made again, as the provider's
+    assert _memberships(server.app, user_id) == {"acme": "owner"}
+    assert _provisioned(server.app, user_id) == {"acme"}
+    # the only owner is kept when the provider stops asserting it
+    server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com", groups=[])})
+    server.browser().sign_in("ada")
+    assert _memberships(server.app, user_id) == {"acme": "owner"}

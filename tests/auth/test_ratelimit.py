@@ -19,10 +19,13 @@ IP = "198.51.100.4"
 MESSAGE = "Too many requests. Please try again later."
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=["memory", "database", pytest.param("redis", marks=pytest.mark.redis)])
 def storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
     if request.param == "memory":
         yield MemoryStorage()
+    elif request.param == "database":  # the configured backend's database (SQLite or PostgreSQL)
+        app = request.getfixturevalue("make_app")(AUTH__COUNTER_STORAGE="database")
+        yield build_storage(None, app=app, kind="database")
     else:
         yield build_storage(request.getfixturevalue("redis_url"))
 
@@ -206,12 +209,20 @@ def test_reset_forgets_a_count(limiter: RateLimiter) -> None:
 # -- one store per app, shared through Redis -------------------------------------------------
 
 
-def test_counter_storage_is_memory_without_redis_and_cached() -> None:
+def test_counter_storage_is_the_database_without_redis_and_cached() -> None:
+    from app.modules.auth.counters_db import DatabaseStorage
+
     app = Flask(__name__)
     app.config["SETTINGS"] = load_settings({"APP_ENV": "testing"})
     storage = counter_storage(app)
-    assert isinstance(storage, MemoryStorage)
+    assert isinstance(storage, DatabaseStorage)
     assert counter_storage(app) is storage
+
+
+def test_counter_storage_can_be_this_process_memory() -> None:
+    app = Flask(__name__)
+    app.config["SETTINGS"] = load_settings({"APP_ENV": "testing", "AUTH__COUNTER_STORAGE": "memory"})
+    assert isinstance(counter_storage(app), MemoryStorage)
 
 
 @pytest.mark.redis
@@ -243,7 +254,23 @@ def test_two_apps_share_one_redis_counter(make_app: Callable[..., Flask], redis_
         two.hit("/api/v1/auth/sign-in/email", IP)
 
 
-def test_two_apps_without_redis_count_apart(make_app: Callable[..., Any]) -> None:
+def test_two_apps_without_redis_share_the_database_counters(make_app: Callable[..., Any]) -> None:
+    """Two processes' worth of state on one database count together (better-auth's storage: "database")."""
     first, second = (make_app(REDIS_URL="", AUTH__RATE_LIMIT__ENABLED="true") for _ in range(2))
     assert allowed(RateLimiter.for_app(first), "/sign-in/email") == 3
+    assert allowed(RateLimiter.for_app(second), "/sign-in/email") == 0
+
+
+def test_two_apps_with_memory_counters_count_apart(make_app: Callable[..., Any]) -> None:
+    first, second = (
+        make_app(REDIS_URL="", AUTH__RATE_LIMIT__ENABLED="true", AUTH__COUNTER_STORAGE="memory") for _ in range(2)
+    )
+    assert allowed(RateLimiter.for_app(first), "/sign-in/email") == 3
     assert allowed(RateLimiter.for_app(second), "/sign-in/email") == 3
+
+
+def test_a_long_path_is_counted_like_any_other(storage: Storage) -> None:
+    """Keys longer than the database column (a 2,000-character path) are stored hashed, and counted."""
+    limiter = RateLimiter(storage, enabled=True, window=10, max=2)
+    path = "/api/v1/auth/" + "x" * 2000
+    assert allowed(limiter, path) == 2

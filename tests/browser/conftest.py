@@ -79,6 +79,12 @@ def page(context: Any, page_errors: PageErrors) -> Any:
 
 class _Handler(SimpleHTTPRequestHandler):
     pages: Mapping[str, str] = {}
+    cors = False
+
+    def end_headers(self) -> None:
+        if self.cors:  # as a CDN answers: any origin may read (needed for Subresource Integrity)
+            self.send_header("Access-Control-Allow-Origin", "*")
+        super().end_headers()
 
     def do_GET(self) -> None:
         body = self.pages.get(self.path.split("?", 1)[0])
@@ -101,15 +107,20 @@ StaticServer = Callable[..., str]
 
 @pytest.fixture
 def static_server(tmp_path: Path) -> Iterator[StaticServer]:
-    """``static_server(directory=..., pages={"/x.html": html}, host="127.0.0.1") -> base URL``.
+    """``static_server(directory=..., pages={"/x.html": html}, host="127.0.0.1", cors=False) -> base URL``.
 
     A plain ``http.server`` in a thread on a free port of 127.0.0.1; ``host`` only names it in the
     returned URL (``localhost`` makes it another site than the app at ``127.0.0.1``).
     """
     servers: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
 
-    def start(directory: Path | None = None, pages: Mapping[str, str] | None = None, host: str = "127.0.0.1") -> str:
-        handler = type("Handler", (_Handler,), {"pages": dict(pages or {})})
+    def start(
+        directory: Path | None = None,
+        pages: Mapping[str, str] | None = None,
+        host: str = "127.0.0.1",
+        cors: bool = False,
+    ) -> str:
+        handler = type("Handler", (_Handler,), {"pages": dict(pages or {}), "cors": cors})
         factory = functools.partial(handler, directory=str(directory or tmp_path))
         server = ThreadingHTTPServer(("127.0.0.1", 0), factory)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -1,4 +1,5 @@
-"""The server-rendered pages in a real Chromium: sign-up, sign-in, sign-out, and the CSRF rule."""
+"""The server-rendered pages in a real Chromium: sign-up, sign-in, sign-out, and the CSRF rules
+(of the JSON API against cross-origin pages, and of the forms' own tokens)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def sign_up(page: Page, server: LiveServer, email: str = EMAIL, password: str = 
 def sign_in(page: Page, server: LiveServer, password: str) -> None:
     page.goto(f"{server.url}/sign-in")
     page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def expect_anonymous(page: Page) -> None:
@@ -98,7 +99,8 @@ def test_sign_up_shows_api_error(make_live_server: LiveServerFactory, page: Page
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill("another password")
     page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_role("alert")).to_have_text("User already exists. Use another email.")
+    expect(page.locator("#email-error")).to_have_text("User already exists. Use another email.")
+    expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
     expect(page).to_have_url(f"{server.url}/sign-up")
 
 
@@ -212,7 +214,7 @@ def test_cross_site_post_carries_no_cookie(
 
 def test_pages_send_a_strict_policy(make_app: Any) -> None:
     client = make_app().test_client()
-    for path in ("/", "/sign-in", "/sign-up", "/web-static/auth.js"):
+    for path in ("/", "/sign-in", "/sign-up", "/web-static/web.js", "/web-static/web.css"):
         response = client.get(path)
         assert response.status_code == 200, path
         policy = response.headers["Content-Security-Policy"]

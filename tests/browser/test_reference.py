@@ -1,4 +1,5 @@
-"""The Scalar API reference page renders our operations in a real Chromium, from a self-hosted script."""
+"""The Scalar API reference page renders our operations in a real Chromium: from the app's own pinned
+bundle (the default) and from another origin (the CDN option), with an integrity hash in both."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from app.modules.auth.scalar_bundle import FILE as SELF_HOSTED
+from app.modules.auth.scalar_bundle import SHA384
 from tests.browser.conftest import PageErrors, StaticServer
 from tests.jsenv import JS_DIR, ensure_node_modules
 from tests.live_server import LiveServerFactory
@@ -21,30 +24,25 @@ OPERATIONS = (
 )
 
 
-@pytest.mark.node
-@pytest.mark.browser
-def test_reference_renders_our_operations(
-    make_live_server: LiveServerFactory, page: Page, page_errors: PageErrors, static_server: StaticServer
-) -> None:
-    ensure_node_modules()  # @scalar/api-reference, from tests/js/package.json
-    script = SCALAR_BROWSER_DIR / "standalone.js"
-    assert script.is_file(), f"{script} is missing: has @scalar/api-reference changed its layout?"
-    scalar = static_server(directory=SCALAR_BROWSER_DIR)
-    server = make_live_server(OPENAPI__SCALAR_SCRIPT_URL=f"{scalar}/standalone.js")
+def _local_only(route: Route) -> None:
+    """Only 127.0.0.1 is reachable: refuse the rest at once rather than hang on it."""
+    if urlsplit(route.request.url).hostname == "127.0.0.1":
+        route.continue_()
+    else:
+        route.abort()
 
-    # Only 127.0.0.1 is reachable: refuse the rest (Scalar's web fonts) at once rather than hang on it.
-    def local_only(route: Route) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            route.abort()
 
-    page.context.route("**/*", local_only)
-    page.goto(f"{server.url}/api/v1/auth/reference")
+def _renders_our_operations(page: Page, url: str, page_errors: PageErrors) -> None:
+    page.context.route("**/*", _local_only)
+    page.goto(f"{url}/api/v1/auth/reference")
 
     expect(page.get_by_role("heading", name="SaaS foundation API")).to_be_visible()  # the document's title
-    # The sidebar lists the tags, collapsed but the first: open ours and find its operations.
-    page.get_by_role("button", name="Open Group - Auth", exact=True).click()
+    # The sidebar lists the tags, collapsed but the first: open ours (unless it is the first) and
+    # find its operations.
+    expect(page.get_by_role("button", name=" Group - Auth", exact=False).first).to_be_visible()
+    opener = page.get_by_role("button", name="Open Group - Auth", exact=True)
+    if opener.count():
+        opener.click()
     for summary in OPERATIONS:
         expect(page.get_by_role("link", name=summary).first).to_be_visible()
     # Picking one scrolls the reference to it: its heading and its path, as rendered from the document.
@@ -54,4 +52,51 @@ def test_reference_renders_our_operations(
     expect(page.get_by_text("/api/v1/auth/sign-in/email").first).to_be_visible()
     expect(page.get_by_text("Invalid email or password").first).to_be_visible()  # a documented response
     page.screenshot(path=str(SCREENSHOT), full_page=False)
-    assert not [e for e in page_errors if "Refused to" in e]  # no CSP violation
+    assert not [e for e in page_errors if "Refused to" in e], page_errors  # no CSP or integrity violation
+
+
+@pytest.mark.browser
+def test_reference_renders_from_the_self_hosted_bundle(
+    make_live_server: LiveServerFactory, page: Page, page_errors: PageErrors
+) -> None:
+    """The default: the pinned bundle served by the app, under the page's CSP, with its SRI hash."""
+    assert SELF_HOSTED.is_file(), "scripts/fetch_scalar.sh fetches the bundle (scripts/setup.sh runs it)"
+    server = make_live_server()
+    _renders_our_operations(page, server.url, page_errors)
+
+
+@pytest.mark.node
+@pytest.mark.browser
+def test_reference_renders_from_another_origin(
+    make_live_server: LiveServerFactory, page: Page, page_errors: PageErrors, static_server: StaticServer
+) -> None:
+    """The CDN option (``OPENAPI__SCALAR_SCRIPT_URL``), with an integrity hash, from another origin."""
+    ensure_node_modules()  # @scalar/api-reference, from tests/js/package.json
+    script = SCALAR_BROWSER_DIR / "standalone.js"
+    assert script.is_file(), f"{script} is missing: has @scalar/api-reference changed its layout?"
+    scalar = static_server(directory=SCALAR_BROWSER_DIR, cors=True)
+    server = make_live_server(
+        OPENAPI__SCALAR_SCRIPT_URL=f"{scalar}/standalone.js", OPENAPI__SCALAR_SCRIPT_INTEGRITY=SHA384
+    )
+    _renders_our_operations(page, server.url, page_errors)
+
+
+@pytest.mark.browser
+def test_a_bundle_that_does_not_match_its_hash_is_refused(
+    make_live_server: LiveServerFactory,
+    page: Page,
+    page_errors: PageErrors,
+    static_server: StaticServer,
+    tmp_path: Path,
+) -> None:
+    """Subresource Integrity at work: a changed script does not run."""
+    (tmp_path / "standalone.js").write_text("document.title = 'tampered';")
+    scalar = static_server(directory=tmp_path, cors=True)
+    server = make_live_server(
+        OPENAPI__SCALAR_SCRIPT_URL=f"{scalar}/standalone.js", OPENAPI__SCALAR_SCRIPT_INTEGRITY=SHA384
+    )
+    page.context.route("**/*", _local_only)
+    page.goto(f"{server.url}/api/v1/auth/reference")
+    page.wait_for_load_state("load")
+    assert page.title() == "API reference"
+    assert any("integrity" in e for e in page_errors), page_errors

@@ -1,7 +1,7 @@
 // node reference-server.mjs <outboxPath>
 //
 // A real better-auth 1.7.25 server (memory adapter) configured like ours: basePath /api/v1/auth,
-// plugins bearer, twoFactor, admin, organization, apiKey (@better-auth/api-key, with
+// plugins bearer, twoFactor (with the OTP method, codes to the outbox), admin, organization, apiKey (@better-auth/api-key, with
 // enableSessionForAPIKeys, enableMetadata and its rate limit off, as ours) and jwt; user additionalFields firstname, lastname, bio; change-email
 // and delete-user enabled; every mail appended to <outboxPath> as one JSON line (to, subject, text,
 // url), the format of our file mail backend.
@@ -19,7 +19,7 @@ const [outboxPath] = process.argv.slice(2);
 const { betterAuth } = await load("better-auth");
 const { toNodeHandler } = await load("better-auth/node");
 const { memoryAdapter } = await load("better-auth/adapters/memory");
-const { bearer, twoFactor, admin, organization, jwt } = await load("better-auth/plugins");
+const { bearer, twoFactor, admin, organization, jwt, openAPI } = await load("better-auth/plugins");
 const { apiKey } = await load("@better-auth/api-key");
 
 function mail(to, subject, url) {
@@ -62,13 +62,14 @@ const auth = betterAuth({
   },
   plugins: [
     bearer(),
-    twoFactor(),
+    twoFactor({ otpOptions: { sendOTP: async ({ user, otp }) => mail(user.email, "Two-factor code", otp) } }),
     admin(),
     organization({
       sendInvitationEmail: async ({ email, id }) => mail(email, "Invitation", `${origin}/accept-invitation/${id}`),
     }),
     apiKey({ enableSessionForAPIKeys: true, enableMetadata: true, rateLimit: { enabled: false } }),
     jwt(),
+    openAPI(),
   ],
 });
 

@@ -573,6 +573,150 @@ async function jwtSteps() {
   await step("jwt/jwks", () => j.raw("/jwks"));
 }
 
+async function paritySteps() {
+  // a dead session cookie is cleared by every endpoint that needs a session, not only get-session
+  const p = device("parity");
+  await p.do("signUp.email", { email: "parity@example.com", password: PASSWORD, name: "Parity" });
+  const dead = p.clone(); // each step below takes its own copy: a clearing answer empties a jar
+  await p.do("signOut");
+  await step("stale-cookie/list-sessions", () => dead.clone().raw("/list-sessions"));
+  await step("stale-cookie/update-user", () => dead.clone().raw("/update-user", { method: "POST", body: { name: "X" } }));
+  await step("stale-cookie/organization-list", () => dead.clone().raw("/organization/list"));
+  await step("stale-cookie/api-key-list", () => dead.clone().raw("/api-key/list"));
+  await step("stale-cookie/token", () => dead.clone().raw("/token"));
+  await step("stale-cookie/list-accounts", () => dead.clone().raw("/list-accounts"));
+
+  const nobody = device("nobody");
+  await step("api-key/list-anonymous", () => nobody.do("apiKey.list"));
+  await step("api-key/get-anonymous", () => nobody.do("apiKey.get", { query: { id: "x".repeat(32) } }));
+  await step("organization/list-user-invitations-anonymous", () => nobody.do("organization.listUserInvitations"));
+  const shortKey = device("short-key", { cookies: false, origin: null, headers: { "x-api-key": "short" } });
+  await step("api-key/too-short-key", () => shortKey.raw("/get-session"));
+
+  const root = device("root-parity");
+  await root.do("signIn.email", { email: adminEmail, password: adminPassword });
+  await step("admin/has-permission-ok", () => root.do("admin.hasPermission", { permissions: { user: ["list"] } }));
+  await step("admin/has-permission-empty", () => root.raw("/admin/has-permission", { method: "POST", body: {} }));
+  await step("admin/has-permission-string", () => root.raw("/admin/has-permission", { method: "POST", body: { permissions: "user" } }));
+  // object fields sent as something else, or left out: zod's "expected object"
+  const o = device("objects");
+  await o.do("signUp.email", { email: "objects@example.com", password: PASSWORD, name: "Objects" });
+  const org = (await o.do("organization.create", { name: "Objects", slug: "objects" })).data;
+  await step("validation/organization-has-permission-missing", () => o.raw("/organization/has-permission", { method: "POST", body: { organizationId: org?.id } }));
+  await step("validation/organization-has-permission-string", () => o.raw("/organization/has-permission", { method: "POST", body: { permissions: "x", organizationId: org?.id } }));
+  await step("validation/organization-update-missing-data", () => o.raw("/organization/update", { method: "POST", body: { organizationId: org?.id } }));
+  await step("validation/organization-update-data-string", () => o.raw("/organization/update", { method: "POST", body: { data: "x", organizationId: org?.id } }));
+  await step("validation/admin-update-user-missing-data", () => root.raw("/admin/update-user", { method: "POST", body: { userId: "x".repeat(32) } }));
+  await step("validation/admin-update-user-data-string", () => root.raw("/admin/update-user", { method: "POST", body: { userId: "x".repeat(32), data: "x" } }));
+  await step("validation/admin-create-user-data-string", () => root.raw("/admin/create-user", { method: "POST", body: { email: "d@example.com", password: PASSWORD, name: "D", data: "x" } }));
+  await step("validation/api-key-create-permissions-string", () => root.raw("/api-key/create", { method: "POST", body: { name: "x", permissions: "x" } }));
+}
+
+async function openApiSteps() {
+  // the auth API's own document: relative paths, the base path in servers, better-auth's operationIds
+  await step("open-api/generate-schema", async () => {
+    const response = await fetch(AUTH + "/open-api/generate-schema");
+    const doc = await response.json();
+    const ids = {};
+    for (const [path, method] of [["/sign-up/email", "post"], ["/sign-in/email", "post"], ["/get-session", "get"],
+      ["/list-sessions", "get"], ["/admin/list-users", "get"], ["/organization/get-full-organization", "get"],
+      ["/organization/invite-member", "post"], ["/jwks", "get"], ["/token", "get"], ["/reset-password/{token}", "get"]]) {
+      ids[`${method} ${path}`] = doc.paths?.[path]?.[method]?.operationId ?? null;
+    }
+    const paths = Object.keys(doc.paths ?? {});
+    return {
+      status: response.status,
+      body: {
+        servers: norm(doc.servers),
+        openapiMajor: String(doc.openapi).split(".").slice(0, 2).join("."),
+        allRelative: paths.every((p) => p.startsWith("/") && !p.startsWith("/api/")),
+        operationIds: ids,
+      },
+      headers: {},
+    };
+  });
+}
+
+async function surfaceSteps() {
+  const u = device("surface");
+  await u.do("signUp.email", { email: "surface@example.com", password: PASSWORD, name: "Surface" });
+  const nobody = device("nobody");
+  // (the client sends a call without body keys as GET: a raw POST is what a caller means)
+  await step("update-session/empty", () => u.raw("/update-session", { method: "POST", body: {} }));
+  await step("update-session/unknown-field", () => u.do("updateSession", { color: "blue" }));
+  await step("update-session/plugin-field", () => u.do("updateSession", { activeOrganizationId: "x".repeat(32) }));
+  await step("update-session/anonymous", () => nobody.do("updateSession", { color: "blue" }));
+
+  const credentialId = (await u.do("listAccounts")).data?.[0]?.id ?? "none";
+  await step("unlink-account/last-account", () => u.do("unlinkAccount", { accountId: credentialId }));
+  await step("unlink-account/missing-account-id", () => u.raw("/unlink-account", { method: "POST", body: {} }));
+  await step("unlink-account/anonymous", () => nobody.do("unlinkAccount", { accountId: credentialId }));
+  await step("get-access-token/credential-account", () => u.do("getAccessToken", { accountId: credentialId }));
+  await step("get-access-token/unknown-account", () => u.do("getAccessToken", { accountId: "x".repeat(32) }));
+  await step("get-access-token/empty-body", () => u.raw("/get-access-token", { method: "POST", body: {} }));
+  await step("get-access-token/extra-key", () => u.raw("/get-access-token", { method: "POST", body: { accountId: credentialId, providerId: "keycloak" } }));
+  await step("get-access-token/account-cookie", () => u.raw("/get-access-token", { method: "POST", body: { useAccountCookie: true } }));
+  await step("get-access-token/anonymous", () => nobody.do("getAccessToken", { accountId: credentialId }));
+  await step("refresh-token/credential-account", () => u.do("refreshToken", { accountId: credentialId }));
+  await step("refresh-token/unknown-account", () => u.do("refreshToken", { accountId: "x".repeat(32) }));
+  await step("refresh-token/anonymous", () => nobody.do("refreshToken", { accountId: credentialId }));
+  await step("account-info/credential-account", () => u.do("accountInfo", { query: { accountId: credentialId } }));
+  await step("account-info/unknown-account", () => u.do("accountInfo", { query: { accountId: "x".repeat(32) } }));
+  await step("account-info/no-query", () => u.raw("/account-info"));
+  await step("account-info/anonymous", () => nobody.do("accountInfo", { query: { accountId: credentialId } }));
+
+  await step("link-social/unknown-provider", () => u.do("linkSocial", { provider: "keycloak", callbackURL: "/linked" }));
+  await step("link-social/untrusted-callback", () => u.do("linkSocial", { provider: "keycloak", callbackURL: "https://evil.example/x" }));
+  await step("link-social/anonymous", () => nobody.do("linkSocial", { provider: "keycloak", callbackURL: "/linked" }));
+
+  const other = device("surface-other");
+  await other.do("signUp.email", { email: "surface-other@example.com", password: PASSWORD, name: "Other" });
+  await step("organization/get-organization-none-active", () => u.do("organization.getOrganization", { query: {} }));
+  const org = (await u.do("organization.create", { name: "Surface", slug: "surface" })).data;
+  await step("organization/get-organization", () => u.do("organization.getOrganization", { query: { organizationId: org?.id } }));
+  await step("organization/get-organization-active", () => u.raw("/organization/get-organization"));
+  await step("organization/get-organization-by-slug", () => u.do("organization.getOrganization", { query: { organizationSlug: "surface" } }));
+  await step("organization/get-organization-unknown", () => u.do("organization.getOrganization", { query: { organizationId: "x".repeat(32) } }));
+  await step("organization/get-organization-non-member", () => other.do("organization.getOrganization", { query: { organizationId: org?.id } }));
+  await step("organization/get-organization-anonymous", () => nobody.do("organization.getOrganization", { query: { organizationId: org?.id } }));
+}
+
+async function otpSteps() {
+  const codeIn = (mail) => (mail.text.match(/\b\d{6}\b/) ?? [null])[0];
+  const o = device("otp");
+  await o.do("signUp.email", { email: "otp@example.com", password: PASSWORD, name: "Otp" });
+  await step("two-factor/send-otp-without-challenge", () => device("otp-none").do("twoFactor.sendOtp", {}));
+  await step("two-factor/verify-otp-nothing-sent", () => o.do("twoFactor.verifyOtp", { code: "123456" }));
+  let before = mailCount();
+  await step("two-factor/send-otp-session", () => o.do("twoFactor.sendOtp", {}));
+  let code = codeIn(await waitMail("otp@example.com", before));
+  await step("two-factor/verify-otp-wrong", () => o.do("twoFactor.verifyOtp", { code: code === "000000" ? "111111" : "000000" }));
+  await step("two-factor/verify-otp-enables", () => o.do("twoFactor.verifyOtp", { code }));
+  await step("get-session/otp-enabled", () => o.raw("/get-session"));
+  await step("two-factor/verify-otp-reused", () => o.do("twoFactor.verifyOtp", { code }));
+
+  const o2 = device("otp2");
+  await step("two-factor/otp-sign-in-redirect", () => o2.do("signIn.email", { email: "otp@example.com", password: PASSWORD }));
+  before = mailCount();
+  await step("two-factor/send-otp-challenge", () => o2.do("twoFactor.sendOtp", {}));
+  code = codeIn(await waitMail("otp@example.com", before));
+  const replay = o2.clone();
+  await step("two-factor/verify-otp-challenge-wrong", () => o2.do("twoFactor.verifyOtp", { code: code === "000000" ? "111111" : "000000" }));
+  await step("two-factor/verify-otp-challenge", () => o2.do("twoFactor.verifyOtp", { code }));
+  await step("get-session/after-otp-sign-in", () => o2.raw("/get-session"));
+  await step("two-factor/verify-otp-challenge-replayed", () => replay.do("twoFactor.verifyOtp", { code }));
+
+  // attempts per mailed code: the sixth wrong try needs a new code (session path: no challenge counting)
+  const o3 = device("otp3");
+  await o3.do("signUp.email", { email: "otp3@example.com", password: PASSWORD, name: "Otp3" });
+  before = mailCount();
+  await o3.do("twoFactor.sendOtp", {});
+  code = codeIn(await waitMail("otp3@example.com", before));
+  const wrong = code === "000000" ? "111111" : "000000";
+  for (let i = 0; i < 5; i++) await o3.do("twoFactor.verifyOtp", { code: wrong });
+  await step("two-factor/verify-otp-too-many-attempts", () => o3.do("twoFactor.verifyOtp", { code }));
+}
+
 const { runAndPrint } = await import("../js/lib.mjs");
 runAndPrint(async () => {
   await core();
@@ -582,5 +726,9 @@ runAndPrint(async () => {
   await organizationSteps();
   await apiKeySteps();
   await jwtSteps();
+  await paritySteps();
+  await openApiSteps();
+  await surfaceSteps();
+  await otpSteps();
   return { steps, extras };
 });

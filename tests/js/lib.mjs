@@ -174,8 +174,8 @@ export function tokenOfCookie(value) {
 export async function runAndPrint(main) {
   try {
     const result = await main();
-    process.stdout.write(JSON.stringify(result) + "\n");
-    process.exit(0);
+    // exit only once the pipe took everything: process.exit() drops a write larger than its buffer (64 KiB)
+    process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(0));
   } catch (error) {
     process.stderr.write(`${error?.stack ?? error}\n`);
     process.exit(1);

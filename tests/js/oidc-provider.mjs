@@ -63,6 +63,8 @@ const provider = new Provider(issuer, {
     registration: { enabled: true },
   },
   pkce: { required: () => true },
+  // Keycloak hands a refresh token to every confidential client allowed the grant (no offline_access needed).
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed("refresh_token"),
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, sub) {
     if (!accountBySub(sub)) return undefined;

@@ -23,7 +23,7 @@ ADMIN_PASSWORD = "root password 123"
 
 @pytest.fixture
 def admin_app(make_app: AppFactory) -> Flask:
-    return make_app(ADMIN__EMAIL=ADMIN_EMAIL, ADMIN__PASSWORD=ADMIN_PASSWORD)
+    return make_app(ADMIN__EMAIL=ADMIN_EMAIL, ADMIN__PASSWORD=ADMIN_PASSWORD, AUTH__DELETE_USER__ENABLED="true")
 
 
 def _session(client: FlaskClient) -> Any:

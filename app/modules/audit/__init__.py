@@ -2,7 +2,8 @@
 
 ``init_app`` checks the ``MODULES__AUDIT__*`` settings, installs :class:`DatabaseAuditLogger` as
 ``app.extensions["audit_logger"]`` (what ``app.modules.audit_contract`` proxies to), registers
-``GET /api/v1/audit`` and the ``flask audit`` commands. ``on_close`` drains the queue.
+``GET /api/v1/audit`` and the ``flask audit`` commands. ``on_ready`` starts the writer (which
+first writes what stopped processes left in the spool), ``on_close`` drains the spool.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 from flask import Flask
 
 from app.modules import AppModule
-from app.modules.audit.settings import AuditSettings, load_audit_settings
+from app.modules.audit.keys import Keyring
+from app.modules.audit.settings import AuditSettings, load_audit_settings, load_keyring
+from config import Settings
 
 
 class AuditState:
     """What the module keeps per application, in ``app.extensions["audit"]``."""
 
-    def __init__(self, settings: AuditSettings) -> None:
+    def __init__(self, settings: AuditSettings, keyring: Keyring) -> None:
         self.settings = settings
+        self.keyring = keyring
 
 
 class AuditModule(AppModule):
@@ -30,10 +34,19 @@ class AuditModule(AppModule):
         from app.modules.audit.logger import DatabaseAuditLogger
 
         settings = load_audit_settings(app)
-        app.extensions["audit"] = AuditState(settings)
-        app.extensions["audit_logger"] = DatabaseAuditLogger(app, settings)
+        config: Settings = app.config["SETTINGS"]
+        keyring = load_keyring(settings, production=config.is_production, auth_secret=config.auth.secret)
+        app.extensions["audit"] = AuditState(settings, keyring)
+        app.extensions["audit_logger"] = DatabaseAuditLogger(app, settings, keyring)
         app.register_blueprint(bp)
         app.cli.add_command(audit_cli)
+
+    def on_ready(self, app: Flask) -> None:
+        from app.modules.audit.logger import DatabaseAuditLogger
+
+        logger = app.extensions.get("audit_logger")
+        if isinstance(logger, DatabaseAuditLogger):
+            logger.start()
 
     def on_close(self, app: Flask) -> None:
         from app.modules.audit.logger import DatabaseAuditLogger

@@ -1,7 +1,9 @@
 """The hash chain: appending entries under a lock, and walking the chain to find tampering.
 
 Each entry stores ``prev_hash`` (the hash of the entry before it, by ``id``) and ``hash``, the
-SHA-256 of a canonical JSON of its fields and ``prev_hash``. Appending reads the last hash and
+HMAC-SHA256 (under the key named by its ``key_id``, see ``keys.py``) of a canonical JSON of its
+fields, its id, its key id and ``prev_hash``. Entries written before keys existed (``key_id`` NULL)
+carry a plain SHA-256 of the same JSON without id and key id ("legacy"). Appending reads the last hash and
 inserts in one transaction that holds the chain's lock: ``pg_advisory_xact_lock`` on PostgreSQL,
 ``BEGIN IMMEDIATE`` (the single writer) on SQLite, so writers in several processes never fork it.
 """
@@ -16,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, func, insert, select
 
+from app.modules.audit.entry import new_entry_id
+from app.modules.audit.keys import Keyring
 from app.modules.audit.models import AuditLog
 
 #: ``prev_hash`` of the very first entry.
@@ -46,13 +50,26 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(entry: Mapping[Any, Any], prev_hash: str) -> str:
-    """SHA-256 over the canonical JSON (sorted keys, no spaces) of the entry's fields and ``prev_hash``."""
+def entry_hash(entry: Mapping[Any, Any], prev_hash: str, keyring: Keyring | None = None) -> str:
+    """The entry's hash after ``prev_hash``: HMAC-SHA256 under its ``key_id``'s key, over the canonical
+    JSON (sorted keys, no spaces) of its fields, ``entry_id``, ``key_id`` and ``prev_hash``; a legacy
+    entry (no ``key_id``) has the plain SHA-256 of its fields and ``prev_hash``.
+
+    Raises ``KeyError`` when the key id is not in ``keyring``.
+    """
     payload = {name: entry.get(name) for name in HASHED_FIELDS}
     payload["created_at"] = format_time(entry["created_at"])
     payload["prev_hash"] = prev_hash
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    key_id = entry.get("key_id")
+    if key_id is not None:
+        payload["entry_id"] = entry.get("entry_id")
+        payload["key_id"] = key_id
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if key_id is None:
+        return hashlib.sha256(canonical).hexdigest()
+    if keyring is None or not keyring.knows(key_id):
+        raise KeyError(key_id)
+    return keyring.sign(key_id, canonical)
 
 
 def lock_chain(conn: Connection) -> None:
@@ -70,30 +87,62 @@ def last_hash(conn: Connection) -> str:
     return found or GENESIS
 
 
-def chain_rows(entries: Sequence[Mapping[str, Any]], prev_hash: str) -> list[dict[str, Any]]:
-    """The rows to insert for ``entries`` following ``prev_hash``, each linked to the one before."""
+def chain_rows(entries: Sequence[Mapping[str, Any]], prev_hash: str, keyring: Keyring) -> list[dict[str, Any]]:
+    """The rows to insert for ``entries`` following ``prev_hash``, each signed with the current key
+    and linked to the one before."""
     rows = []
     for entry in entries:
-        digest = entry_hash(entry, prev_hash)
-        rows.append({**{name: entry.get(name) for name in HASHED_FIELDS}, "prev_hash": prev_hash, "hash": digest})
+        row = {
+            **{name: entry.get(name) for name in HASHED_FIELDS},
+            "entry_id": entry.get("entry_id") or new_entry_id(),
+            "key_id": keyring.current_id,
+            "prev_hash": prev_hash,
+        }
+        digest = entry_hash(row, prev_hash, keyring)
+        row["hash"] = digest
+        rows.append(row)
         prev_hash = digest
     return rows
 
 
-def append_locked(conn: Connection, entries: Sequence[Mapping[str, Any]]) -> None:
-    """Append inside a transaction that already holds the chain's lock."""
-    if entries:
-        conn.execute(insert(table), chain_rows(entries, last_hash(conn)))
+def not_yet_written(conn: Connection, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``entries`` without those whose id is already in the table: a replay writes each once.
+
+    Safe because it runs under the chain's lock, which every writer takes before inserting.
+    """
+    ids = [entry["entry_id"] for entry in entries if entry.get("entry_id")]
+    if not ids:
+        return list(entries)
+    found = set(conn.execute(select(table.c.entry_id).where(table.c.entry_id.in_(ids))).scalars())
+    seen: set[str] = set()
+    fresh = []
+    for entry in entries:
+        entry_id = entry.get("entry_id")
+        if entry_id in found or entry_id in seen:
+            continue
+        if entry_id:
+            seen.add(entry_id)
+        fresh.append(entry)
+    return fresh
 
 
-def append(engine: Engine, entries: Sequence[Mapping[str, Any]]) -> None:
-    """Append ``entries`` in one transaction; errors surface to the caller."""
+def append_locked(conn: Connection, entries: Sequence[Mapping[str, Any]], keyring: Keyring) -> int:
+    """Append inside a transaction that already holds the chain's lock; the number inserted."""
+    fresh = not_yet_written(conn, entries)
+    if fresh:
+        conn.execute(insert(table), chain_rows(fresh, last_hash(conn), keyring))
+    return len(fresh)
+
+
+def append(engine: Engine, entries: Sequence[Mapping[str, Any]], keyring: Keyring) -> int:
+    """Append ``entries`` (those not written yet) in one transaction; errors surface to the caller."""
     if not entries:
-        return
+        return 0
     with engine.connect() as conn:
         lock_chain(conn)
-        append_locked(conn, entries)
+        written = append_locked(conn, entries, keyring)
         conn.commit()
+    return written
 
 
 def iter_rows(conn: Connection, chunk: int = 1000) -> Iterator[RowMapping]:

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -13,12 +14,15 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.extensions import db
+from app.modules.audit.anchor import InvalidAnchor, check_anchor, load_anchor, make_anchor
+from app.modules.audit.delivery import post_json, write_atomically
+from app.modules.audit.keys import Keyring
 from app.modules.audit.query import Filters, oldest_first, to_json
 from app.modules.audit.retention import prune
 from app.modules.audit.settings import ENV_PREFIX, AuditSettings
 from app.modules.audit.verify import verify_chain
 
-audit_cli = AppGroup("audit", help="Export, prune and verify the audit log.")
+audit_cli = AppGroup("audit", help="Export, prune, anchor and verify the audit log.")
 
 CSV_COLUMNS = (
     "id actorId action resourceType resourceId details organizationId ip userAgent requestId createdAt prevHash hash"
@@ -87,16 +91,54 @@ def prune_command(older_than: int | None) -> None:
     days = older_than or settings.retention_days
     if days is None:
         raise click.UsageError(f"give --older-than DAYS or set {ENV_PREFIX}RETENTION_DAYS")
-    result = prune(db.engine, days)
+    result = prune(db.engine, days, _keyring())
     click.echo(f"deleted {result.deleted} entries created before {result.cutoff.isoformat()}")
 
 
+def _keyring() -> Keyring:
+    keyring: Keyring = current_app.extensions["audit"].keyring
+    return keyring
+
+
 @audit_cli.command("verify")
-def verify_command() -> None:
+@click.option("--anchor", "anchor_file", type=click.File("r", encoding="utf-8"),
+              help="An anchor from `flask audit anchor`: also fail when its entry was removed or rewritten")
+def verify_command(anchor_file: IO[str] | None) -> None:
     """Walk the hash chain; exit 1 naming the first entry altered, removed or inserted."""
+    keyring = _keyring()
+    try:
+        anchor = load_anchor(anchor_file.read(), keyring) if anchor_file is not None else None
+    except InvalidAnchor as error:
+        click.echo(f"audit anchor rejected: {error}", err=True)
+        sys.exit(1)
     with db.engine.connect() as conn:
-        result = verify_chain(conn)
+        result = verify_chain(conn, keyring, current_app.extensions["audit"].settings.legacy_until)
+        problem = check_anchor(conn, anchor) if anchor is not None and result.ok else None
     if not result.ok:
         click.echo(f"audit chain broken after {result.checked} good entries: {result.problem}", err=True)
         sys.exit(1)
-    click.echo(f"audit chain intact: {result.checked} entries, last hash {result.last_hash}")
+    if problem:
+        click.echo(f"audit chain does not match the anchor: {problem}", err=True)
+        sys.exit(1)
+    legacy = f" ({result.legacy} legacy unkeyed entries first)" if result.legacy else ""
+    anchored = f"; anchor of {anchor['time']} (entry {anchor['sequence']}) matches" if anchor else ""
+    click.echo(f"audit chain intact: {result.checked} entries{legacy}, last hash {result.last_hash}{anchored}")
+
+
+@audit_cli.command("anchor")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the anchor to this file")
+@click.option("--url", help="POST the anchor as JSON to this URL (http or https)")
+def anchor_command(output: str | None, url: str | None) -> None:
+    """Print (or write, or POST) a signed checkpoint of the chain's head, to keep outside the database."""
+    keyring = _keyring()
+    with db.engine.connect() as conn:
+        anchor = make_anchor(conn, keyring)
+    text = json.dumps(anchor, sort_keys=True) + "\n"
+    if output:
+        write_atomically(Path(output), text)
+        click.echo(f"anchor of entry {anchor['sequence']} written to {output}", err=True)
+    if url:
+        post_json(url, text)
+        click.echo(f"anchor of entry {anchor['sequence']} posted to {url}", err=True)
+    if not output and not url:
+        click.echo(text, nl=False)

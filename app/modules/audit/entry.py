@@ -7,9 +7,11 @@ where it was made and never in the writer thread.
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import g, has_request_context, request
 
@@ -47,19 +49,24 @@ def _check_string(name: str, value: Any) -> str | None:
     return value
 
 
-def _check_details(details: Any) -> dict[str, Any] | None:
+def _details_json(details: Any) -> str:
+    """``details`` as JSON text ("null" for None), checked for type and size."""
     if details is None:
-        return None
+        return "null"
     if not isinstance(details, Mapping):
         raise InvalidAuditEntry(f"audit entry field 'details' is a {type(details).__name__}; expected a mapping")
     try:
-        text = json.dumps(dict(details), allow_nan=False, ensure_ascii=False, default=_refuse)
+        text = json.dumps(dict(details), allow_nan=False, default=_refuse, separators=(",", ":"))
     except (TypeError, ValueError) as error:
         raise InvalidAuditEntry(f"audit entry field 'details' is not JSON: {error}") from None
-    if len(text.encode()) > MAX_DETAILS_BYTES:
+    if len(text) > MAX_DETAILS_BYTES:  # ASCII-escaped: characters are bytes
         raise InvalidAuditEntry(f"audit entry field 'details' is larger than {MAX_DETAILS_BYTES} bytes as JSON")
+    return text
+
+
+def _check_details(details: Any) -> dict[str, Any] | None:
     # The round trip gives the exact value the database returns, so the hash verifies later.
-    normalized: dict[str, Any] = json.loads(text)
+    normalized: dict[str, Any] | None = json.loads(_details_json(details))
     return normalized
 
 
@@ -68,14 +75,16 @@ def _refuse(value: Any) -> Any:
 
 
 def _request_context() -> dict[str, str | None]:
+    # One context lookup instead of one per proxy attribute: log_async is on the request's path.
     if not has_request_context():
         return {"ip": None, "user_agent": None, "request_id": None}
-    ip = g.get("client_ip") or request.remote_addr
-    agent = request.headers.get("User-Agent") or None
+    req, found = cast(Any, request)._get_current_object(), cast(Any, g)._get_current_object()
+    ip = found.get("client_ip") or req.remote_addr
+    agent = req.headers.get("User-Agent") or None
     return {
         "ip": str(ip)[:64] if ip else None,
         "user_agent": agent.replace("\x00", "")[:MAX_USER_AGENT] if agent else None,
-        "request_id": g.get("request_id"),
+        "request_id": found.get("request_id"),
     }
 
 
@@ -99,4 +108,36 @@ def build_entry(
     }
     entry.update(_request_context())
     entry["created_at"] = datetime.now(UTC)
+    entry["entry_id"] = new_entry_id()
     return entry
+
+
+def new_entry_id() -> str:
+    """128 random bits: writing is idempotent by this id, so a replayed spool inserts each entry once."""
+    return os.urandom(16).hex()
+
+
+def spool_line(
+    *,
+    actor_id: Any,
+    action: Any,
+    resource_type: Any,
+    resource_id: Any = None,
+    details: Any = None,
+    organization_id: Any = None,
+) -> bytes:
+    """The checked entry as one spool line (see ``spool.decode``), built for ``log_async``'s speed:
+    ``details`` is serialized once, the time is integer microseconds, the JSON is ASCII."""
+    head: dict[str, Any] = {
+        "actor_id": _check_string("actor_id", actor_id),
+        "action": _check_string("action", action),
+        "resource_type": _check_string("resource_type", resource_type),
+        "resource_id": _check_string("resource_id", resource_id),
+        "organization_id": _check_string("organization_id", organization_id),
+    }
+    details_text = _details_json(details)
+    head.update(_request_context())
+    head["created_us"] = time.time_ns() // 1000
+    head["entry_id"] = new_entry_id()
+    text = json.dumps(head, separators=(",", ":"))
+    return f'{text[:-1]},"details":{details_text}}}\n'.encode()

@@ -1,8 +1,10 @@
 """The audit logger the module installs in ``app.extensions["audit_logger"]``.
 
-``log`` writes before it returns and lets errors surface; ``log_async`` checks the entry, queues it
-and returns. The writer thread starts on the first ``log_async`` of each process, so gunicorn's
-fork after import never copies a running thread (a child that inherits a writer makes its own).
+``log`` writes before it returns and lets errors surface; ``log_async`` checks the entry, appends it
+to the local spool and returns. The writer thread starts in ``on_ready`` (gunicorn's
+``post_worker_init``, after the fork) or at the first ``log_async`` of a process, so a fork never
+copies a running thread: a child that inherits a writer drops the parent's descriptors and makes
+its own.
 """
 
 from __future__ import annotations
@@ -17,18 +19,21 @@ from flask import Flask
 
 from app.extensions import db
 from app.modules.audit.chain import append
-from app.modules.audit.entry import build_entry
+from app.modules.audit.entry import build_entry, spool_line
+from app.modules.audit.keys import Keyring
 from app.modules.audit.metrics import WRITTEN
 from app.modules.audit.settings import AuditSettings
+from app.modules.audit.spool import decode
 from app.modules.audit.writer import AsyncWriter, Entry, write_logged
 
 
 class DatabaseAuditLogger:
     """Writes audit entries to ``audit_log``, synchronously or through the per-process writer."""
 
-    def __init__(self, app: Flask, settings: AuditSettings) -> None:
+    def __init__(self, app: Flask, settings: AuditSettings, keyring: Keyring) -> None:
         self.app = app
         self.settings = settings
+        self.keyring = keyring
         self._writer: AsyncWriter | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -69,8 +74,9 @@ class DatabaseAuditLogger:
         details: Mapping[str, Any] | None = None,
         organization_id: str | None = None,
     ) -> None:
-        """Check and queue one entry; only an invalid entry raises, database errors never do."""
-        entry = build_entry(
+        """Check one entry and append it to the spool; returns once the kernel has it (a SIGKILL
+        loses nothing). Only an invalid entry raises, database errors never do."""
+        line = spool_line(
             actor_id=actor_id,
             action=action,
             resource_type=resource_type,
@@ -80,9 +86,13 @@ class DatabaseAuditLogger:
         )
         writer = self._current_writer()
         if writer is None:  # closed: no thread to hand it to
-            write_logged(self._write, [entry])
+            write_logged(self._write, [decode(line)])
             return
-        writer.submit(entry)
+        writer.submit(line)
+
+    def start(self) -> None:
+        """Start this process's writer now: it first writes what stopped processes left spooled."""
+        self._current_writer()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until this process's queued entries are written; False if ``timeout`` ran out."""
@@ -92,7 +102,7 @@ class DatabaseAuditLogger:
         return writer.flush(timeout)
 
     def close(self) -> None:
-        """Drain and stop the writer; later ``log_async`` calls write synchronously."""
+        """Drain and stop the writer (what is left stays spooled); later ``log_async`` calls write synchronously."""
         with self._lock:
             self._closed = True
             writer, self._writer = self._writer, None
@@ -111,9 +121,9 @@ class DatabaseAuditLogger:
                 self._writer = AsyncWriter(self.app, self.settings, self._write)
             return self._writer
 
-    def _write(self, entries: list[Entry]) -> None:
+    def _write(self, entries: list[Entry]) -> int:
         with self.app.app_context():
-            append(db.engine, entries)
+            return append(db.engine, entries, self.keyring)
 
 
 def _after_fork(ref: weakref.ref[DatabaseAuditLogger]) -> Any:
@@ -121,5 +131,8 @@ def _after_fork(ref: weakref.ref[DatabaseAuditLogger]) -> Any:
         logger = ref()
         if logger is not None:  # a lock held by another thread at fork time would never be released here
             logger._lock = threading.Lock()
+            writer = logger._writer
+            if writer is not None and writer.pid != os.getpid():
+                writer.spool.forget()  # the parent's segments stay the parent's
 
     return reset

@@ -21,6 +21,8 @@ class AuditLog(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_audit_log_resource_type_resource_id", "resource_type", "resource_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    #: Given when the entry is made (``log_async`` spools it first): a replay inserts it once.
+    entry_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     actor_id: Mapped[str | None] = mapped_column(String(255), index=True)
     action: Mapped[str] = mapped_column(String(128), index=True)
     resource_type: Mapped[str] = mapped_column(String(128))
@@ -31,5 +33,7 @@ class AuditLog(db.Model):  # type: ignore[name-defined,misc]
     user_agent: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    #: The id of the key whose HMAC is ``hash``; NULL for entries from before keys (plain SHA-256).
+    key_id: Mapped[str | None] = mapped_column(String(32))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -11,7 +11,7 @@ from flask_login import LoginManager
 from app.modules import AppModule
 
 #: better-auth plugins, each a package here with ``init_app(app)``; set up in this order.
-PLUGINS = ("two_factor", "admin", "organization", "api_key", "jwt", "oidc")
+PLUGINS = ("two_factor", "admin", "organization", "api_key", "jwt", "oidc", "email_otp", "magic_link", "passkey")
 
 
 class AuthModule(AppModule):
@@ -22,6 +22,7 @@ class AuthModule(AppModule):
         from app.modules.auth.bridge import init_bridge
         from app.modules.auth.cli import auth_cli
         from app.modules.auth.client_ip import client_ip
+        from app.modules.auth.importer.cli import import_cli
         from app.modules.auth.mail import init_mailer
         from app.modules.auth.passwords import PasswordHasher
         from app.modules.auth.policy import SessionPolicy
@@ -52,6 +53,7 @@ class AuthModule(AppModule):
             importlib.import_module(f"app.modules.auth.{plugin}").init_app(app)
         app.register_blueprint(bp)
         app.register_blueprint(reference_bp)
+        auth_cli.add_command(import_cli)  # flask auth import better-auth
         app.cli.add_command(auth_cli)
 
         login = LoginManager()
@@ -62,14 +64,22 @@ class AuthModule(AppModule):
     def on_ready(self, app: Flask) -> None:
         from app.modules.auth.bootstrap import bootstrap_admin
         from app.modules.auth.mail import warn_when_undelivered
+        from app.modules.auth.revocation import start_listener
 
         warn_when_undelivered(app.config["SETTINGS"])
         bootstrap_admin(app)
+        start_listener(app)  # PostgreSQL: revocations reach this process by LISTEN/NOTIFY
 
-    def on_close(self, app: Flask) -> None:
+    def on_close(self, app: Flask) -> bool:
+        from app.modules.auth.revocation import stop_listener
+
+        listening = stop_listener(app)
         executor: ThreadPoolExecutor | None = app.extensions.get("auth.mail_executor")
-        if executor is not None:
-            executor.shutdown(wait=True)  # mails accepted before shutdown are still sent
+        if executor is None:
+            return listening
+        started = bool(executor._threads)  # threads start with the first mail: none, nothing to close
+        executor.shutdown(wait=True)  # mails accepted before shutdown are still sent
+        return started or listening
 
     def readiness(self, app: Flask) -> tuple[bool, str]:
         from app.modules.auth import oidc

@@ -1,7 +1,8 @@
 """The admin bootstrap: ``ADMIN__EMAIL`` + ``ADMIN__PASSWORD`` make one admin, once, whoever starts first.
 
-Several gunicorn workers run ``on_ready`` at the same moment; the unique email makes the database
-the referee, so exactly one insert wins and the others find the user there.
+Several gunicorn workers (and instances) run ``on_ready`` at the same moment; the unique email makes
+the database the referee, so exactly one insert wins and the others, whose INSERT fails on the
+unique index (at flush or at commit, depending on the database), find the user there and are ready.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def bootstrap_admin(app: Flask) -> bool:
         return False
     check_password_length(password, settings.auth.min_password_length, settings.auth.max_password_length)
     hasher: PasswordHasher = app.extensions["auth.hasher"]
+    password_hash = hasher.hash(password)  # before the INSERT: no lock is held while argon2 runs
     now = utcnow()
     user = User(
         id=generate_id(),
@@ -43,22 +45,26 @@ def bootstrap_admin(app: Flask) -> bool:
         updated_at=now,
     )
     db.session.add(user)
-    db.session.flush()
-    db.session.add(
-        Account(
-            id=generate_id(),
-            account_id=user.id,
-            provider_id="credential",
-            user_id=user.id,
-            password=hasher.hash(password),
-            created_at=now,
-            updated_at=now,
-        )
-    )
     try:
+        # The flush sends the INSERT: on PostgreSQL it waits on the unique email index until the
+        # winner commits, then raises here, so it belongs inside the try as much as the commit.
+        db.session.flush()
+        db.session.add(
+            Account(
+                id=generate_id(),
+                account_id=user.id,
+                provider_id="credential",
+                user_id=user.id,
+                password=password_hash,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+        if not db.session.scalar(select(User.id).where(User.email == email)):
+            raise  # a conflict on something else than the admin's email: not ours to hide
         log.info("admin %s was created by another process", email)
         return False
     log.info("admin %s created", email)

@@ -1,7 +1,8 @@
 """``flask auth ...``: operator commands of the auth module.
 
 ``flask auth check`` is the bridge diagnostic: it inspects the configured app the way a request
-would meet it (hooks, exclusions, cookies, per-request state, guards, Redis) and prints one
+would meet it (hooks, exclusions, cookies, per-request state, guards, Redis, and whether the
+secret opens the stored keys and encrypted columns: ``secret_check.py``) and prints one
 ``PASS``/``FAIL`` line per check, exiting 1 on any failure, so a deployment pipeline can gate on it.
 """
 
@@ -233,8 +234,19 @@ def _in_fresh_context(check: Callable[[Flask], str], app: Flask) -> str:
     return contextvars.Context().run(check, app)
 
 
+def _secret_opens(check: Callable[[Flask], str], app: Flask) -> str:
+    from app.modules.auth.secret_check import SecretMismatch
+
+    try:
+        return check(app)
+    except SecretMismatch as mismatch:
+        raise CheckFailed(str(mismatch)) from None
+
+
 def run_checks(app: Flask) -> list[CheckResult]:
     """Every check, in order; one failing does not stop the others."""
+    from app.modules.auth.secret_check import check_encrypted_columns, check_signing_keys
+
     checks: list[tuple[str, Callable[[], str]]] = [
         ("bridge-registered", lambda: check_bridge_registered(app)),
         ("bridge-exclusions", check_exclusions),
@@ -242,6 +254,8 @@ def run_checks(app: Flask) -> list[CheckResult]:
         ("fresh-request-state", lambda: _in_fresh_context(check_fresh_state, app)),
         ("guards-installed", lambda: check_guards(app)),
         ("redis", lambda: check_redis(app)),
+        ("jwks-keys", lambda: _secret_opens(check_signing_keys, app)),
+        ("encrypted-columns", lambda: _secret_opens(check_encrypted_columns, app)),
     ]
     results = []
     for name, check in checks:

@@ -44,11 +44,17 @@ def cookie_name(short: str) -> str:
     return f"__Secure-{name}" if secure_cookies() else name
 
 
+def same_site() -> str:
+    """``Lax`` (better-auth's default), ``Strict``, or ``None`` for a front end on another site
+    (``AUTH__COOKIE_SAME_SITE``; config.py refuses ``none`` without Secure, RFC 6265bis §5.4.7)."""
+    return _settings().auth.cookie_same_site.capitalize()
+
+
 def _attributes(max_age: int | None) -> str:
     parts = []
     if max_age is not None:
         parts.append(f"Max-Age={max_age}")
-    parts += ["Path=/", "HttpOnly", "SameSite=Lax"]
+    parts += ["Path=/", "HttpOnly", f"SameSite={same_site()}"]
     if secure_cookies():
         parts.append("Secure")
     return "; ".join(parts)
@@ -70,7 +76,8 @@ def set_signed_cookie(response: Response, short: str, value: str, max_age: int |
 def delete_cookie(response: Response, short: str) -> None:
     response.headers.add(
         "Set-Cookie",
-        f"{cookie_name(short)}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure_cookies() else ""),
+        f"{cookie_name(short)}=; Max-Age=0; Path=/; HttpOnly; SameSite={same_site()}"
+        + ("; Secure" if secure_cookies() else ""),
     )
 
 
@@ -98,20 +105,21 @@ def read_signed_cookie(request: Request, short: str) -> str | None:
 
 
 def token_from_request(request: Request) -> tuple[str | None, str | None]:
-    """The session token the request presents and where: ("cookie"|"bearer"), or (None, None).
+    """The session token the request presents and where: ("bearer"|"cookie"), or (None, None).
 
-    The cookie wins over a bearer header, as in better-auth. A bearer token may be signed
-    (``token.sig``, URL-encoded or not) or the raw token; a bad signature is ignored.
+    An ``Authorization: Bearer`` header is an explicit credential and wins over the ambient cookie,
+    as in better-auth (its bearer plugin replaces the cookie with the header's token): with a bearer
+    header the cookie is never read, and a bearer that does not verify gives ``(None, "bearer")``.
+    A bearer token may be signed (``token.sig``, URL-encoded or not) or the raw token.
     """
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        value = cookie_decode(value.strip())
+        if "." in value:
+            return unsign_value(value, _secret()), "bearer"
+        return value, "bearer"
     token = read_signed_cookie(request, SESSION_TOKEN)
     if token:
         return token, "cookie"
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None, None
-    value = cookie_decode(value.strip())
-    if "." in value:
-        unsigned = unsign_value(value, _secret())
-        return (unsigned, "bearer") if unsigned else (None, None)
-    return value, "bearer"
+    return None, None

@@ -1,9 +1,15 @@
 """The one counter store of the auth module (rate limits, lockout), from the ``limits`` library.
 
-With ``REDIS_URL`` the counters live in Redis, so every worker on every machine counts the same
-requests (DESIGN.md "Scale": nothing shared lives in process memory); without it they live in this
-process, which is right for one process on a laptop. Increments are atomic in both (a Lua script
-in Redis, a lock in memory), so concurrent requests cannot both slip under a limit.
+Every worker on every machine must count the same requests (nothing shared lives in process
+memory), so ``AUTH__COUNTER_STORAGE`` (default ``auto``) picks:
+
+- ``redis`` (``auto`` with ``REDIS_URL``): the counters live in Redis (a Lua script per increment);
+- ``database`` (``auto`` without ``REDIS_URL``): the ``auth_counter`` table of the app's database,
+  one atomic upsert per increment (:mod:`app.modules.auth.counters_db`, better-auth's
+  ``storage: "database"``);
+- ``memory``: this process only (one process on a laptop, or tests); N workers would each allow N.
+
+Increments are atomic in all three, so concurrent requests cannot both slip under a limit.
 """
 
 from __future__ import annotations
@@ -18,10 +24,21 @@ KEY_PREFIX = "auth"
 _EXTENSION = "auth.counters"
 
 
-def build_storage(redis_url: str | None, *, redis_client: object | None = None) -> Storage:
-    """A new store: Redis when a URL is given (reusing ``redis_client``'s pool if any), else memory."""
-    if not redis_url:
+def build_storage(
+    redis_url: str | None, *, redis_client: object | None = None, app: Flask | None = None, kind: str = "auto"
+) -> Storage:
+    """A new store: Redis with a URL (reusing ``redis_client``'s pool if any), else the database of
+    ``app`` (``kind`` ``auto`` or ``database``), else this process's memory."""
+    if kind == "memory" or (kind == "auto" and not redis_url and app is None):
         return MemoryStorage()
+    if kind == "database" or (kind == "auto" and not redis_url):
+        if app is None:
+            raise ValueError("the database counter storage needs the app")
+        from app.modules.auth.counters_db import DatabaseStorage
+
+        return DatabaseStorage(app)
+    if not redis_url:
+        raise ValueError("the redis counter storage needs REDIS_URL")
     pool = getattr(redis_client, "connection_pool", None)
     if pool is not None:
         return RedisStorage(redis_url, connection_pool=pool, key_prefix=KEY_PREFIX)
@@ -35,6 +52,11 @@ def counter_storage(app: Flask) -> Storage:
     storage = app.extensions.get(_EXTENSION)
     if not isinstance(storage, Storage):
         settings = app.config["SETTINGS"]
-        storage = build_storage(settings.redis_url, redis_client=app.extensions.get("redis"))
+        storage = build_storage(
+            settings.redis_url,
+            redis_client=app.extensions.get("redis"),
+            app=app,
+            kind=settings.auth.counter_storage,
+        )
         app.extensions[_EXTENSION] = storage
     return storage

@@ -16,7 +16,10 @@ from app.modules.auth.mail import Message
 __all__ = [
     "change_email_confirmation",
     "invitation_email",
+    "magic_link_email",
+    "one_time_code_email",
     "password_reset_email",
+    "two_factor_code_email",
     "verification_email",
 ]
 
@@ -100,3 +103,51 @@ def invitation_email(
         app=app,
     )
     return Message(to=to, subject=f"{who} invited you to join {organization} on {app}", text=text, url=url)
+
+
+def two_factor_code_email(to: str, code: str, minutes: int, *, app_name: str | None = None) -> Message:
+    """Carries a one-time code of the two-factor OTP method (two-factor/send-otp)."""
+    app = _app_name(app_name)
+    text = _body(
+        "Hello,",
+        f"Your {app} verification code is:",
+        code,
+        f"It works once, for {minutes} minutes. If you did not try to sign in, change your password.",
+        app=app,
+    )
+    return Message(to=to, subject=f"Your {app} verification code", text=text)
+
+_OTP_PURPOSE = {
+    "sign-in": ("Your {app} sign-in code", "to sign in to {app}"),
+    "email-verification": ("Your {app} verification code", "to verify your email address for {app}"),
+    "forget-password": ("Your {app} password reset code", "to reset your {app} password"),
+    "change-email": ("Your {app} email change code", "to make this your {app} email address"),
+}
+
+
+def one_time_code_email(to: str, code: str, kind: str, minutes: int, *, app_name: str | None = None) -> Message:
+    """Carries an email-OTP code of ``kind`` (better-auth's OTP types)."""
+    app = _app_name(app_name)
+    subject, purpose = _OTP_PURPOSE.get(kind, _OTP_PURPOSE["sign-in"])
+    text = _body(
+        "Hello,",
+        f"Your one-time code {purpose.format(app=app)} is:",
+        code,
+        f"It expires in {minutes} minutes and works once. Never share it: {app} will never ask you for it.",
+        "If you did not ask for it, ignore this message.",
+        app=app,
+    )
+    return Message(to=to, subject=subject.format(app=app), text=text)
+
+
+def magic_link_email(to: str, url: str, minutes: int, *, app_name: str | None = None) -> Message:
+    """Carries a single-use sign-in link (magic-link plugin)."""
+    app = _app_name(app_name)
+    text = _body(
+        "Hello,",
+        f"To sign in to {app} as {to}, open this link:",
+        url,
+        f"It expires in {minutes} minutes and works once. If you did not ask for it, ignore this message.",
+        app=app,
+    )
+    return Message(to=to, subject=f"Sign in to {app}", text=text, url=url)

@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, g, request
 from flask_login import UserMixin
 
+from app.core.outage import is_outage, rollback_quietly, service_unavailable, warn_every
 from app.modules.auth.cookies import token_from_request
 from app.modules.auth.sessions import ResolvedSession, resolve_token
 
@@ -73,6 +74,9 @@ def reset_identity() -> None:
     g.organization_id = None
     g.tenant = None
     g.auth_error = None
+    #: True when identity could not be resolved because a dependency (the database, or the cache
+    #: and then the database) was down: "cannot tell", which guards answer with 503, never 401.
+    g.auth_unavailable = False
     g.auth_resolved = False
 
 
@@ -87,11 +91,19 @@ def _set_session(resolved: ResolvedSession, source: str | None) -> None:
 def resolve_identity() -> ResolvedSession | None:
     """Resolve the request's credentials into ``g`` (once per request). Never raises.
 
-    Order (DESIGN.md): the session cookie, ``Authorization: Bearer`` with a session token, then the
-    other credential resolvers plugins register in ``app.extensions["auth.credential_resolvers"]``
-    (JWT bearer, ``x-api-key``): each sets ``g`` itself and returns True when it resolved the
-    request. Once someone is known, the ``auth.context_hooks`` fill the rest of ``g`` (the
-    organization context). Returns the session when the identity came from one.
+    Precedence (better-auth's, one list): explicit credentials first, and an explicit credential
+    that fails fails the request, never falling back to the ambient cookie:
+
+    1. ``x-api-key`` (the api-key plugin's resolver, when sessions for API keys are on);
+    2. ``Authorization: Bearer`` with a JWT (the jwt plugin's resolver);
+    3. ``Authorization: Bearer`` with a session token;
+    4. the session cookie, only when no explicit credential was presented.
+
+    Plugin resolvers live in ``app.extensions["auth.credential_resolvers"]``: each sets ``g`` itself
+    and returns True when it handled the request (identified, or refused with ``g.auth_error``).
+    Once someone is known, the ``auth.context_hooks`` fill the rest of ``g`` (the organization
+    context). A dependency outage leaves the request without identity and sets
+    ``g.auth_unavailable``. Returns the session when the identity came from one.
     """
     if g.get("auth_resolved"):
         resolved: ResolvedSession | None = g.auth_session
@@ -100,24 +112,42 @@ def resolve_identity() -> ResolvedSession | None:
     g.auth_resolved = True
     extensions = current_app.extensions
     try:
-        token, source = token_from_request(request)
-        resolved = resolve_token(token) if token else None
-        if resolved is not None:
-            _set_session(resolved, source)
-        else:
-            for resolver in extensions.get("auth.credential_resolvers", ()):
-                if resolver():
-                    break
+        handled = False
+        for resolver in extensions.get("auth.credential_resolvers", ()):
+            if resolver():
+                handled = True
+                break
+        if not handled:
+            token, source = token_from_request(request)
+            resolved = resolve_token(token) if token else None
+            if resolved is not None:
+                _set_session(resolved, source)
         if g.user is not None:
             for hook in extensions.get("auth.context_hooks", ()):
                 hook()
-    except Exception:
-        log.exception("session resolution failed; request continues anonymous")
+    except Exception as error:
         reset_identity()
         g.auth_resolved = True
+        if is_outage(error):
+            rollback_quietly()
+            g.auth_unavailable = True
+            warn_every("identity-outage", 5.0, "identity unknown, a dependency is down: %s", error)
+        else:
+            log.exception("session resolution failed; request continues anonymous")
         return None
     session: ResolvedSession | None = g.auth_session
     return session
+
+
+def identity_unavailable() -> bool:
+    """True when this request's identity is unknown because of an outage (not because it has none)."""
+    return bool(g.get("auth_unavailable"))
+
+
+def raise_if_unavailable() -> None:
+    """503 ``SERVICE_UNAVAILABLE`` with ``Retry-After`` when identity could not be resolved."""
+    if g.get("auth_unavailable") and g.get("user") is None:
+        raise service_unavailable()
 
 
 def current_session() -> ResolvedSession | None:

@@ -93,6 +93,16 @@ class AccountLockout:
             log.error("lockout storage unavailable, lock not checked: %s", error)
             return False
 
+    def failures(self, identifier: str) -> int:
+        """Failures counted in the current window (0 when the storage does not answer)."""
+        if not self.enabled:
+            return 0
+        try:
+            return int(self.storage.get(self._keys(identifier)[0]))
+        except Exception as error:  # noqa: BLE001 - counters down: no slowing down, loudly
+            log.error("lockout storage unavailable, failures not read: %s", error)
+            return 0
+
     def record_failure(self, identifier: str) -> None:
         """Count one failed sign-in; lock the account when this one reaches ``max_failures``.
 

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import UTCDateTime, db, utcnow
 
-__all__ = ["Account", "Session", "UTCDateTime", "User", "Verification", "utcnow"]
+__all__ = [
+    "Account",
+    "AuthCounter",
+    "RevocationEpoch",
+    "RevocationEvent",
+    "Session",
+    "UTCDateTime",
+    "User",
+    "Verification",
+    "utcnow",
+]
 
 
 class User(db.Model):  # type: ignore[name-defined,misc]
@@ -106,3 +116,38 @@ class Verification(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime)
     created_at: Mapped[datetime] = mapped_column("createdAt", UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column("updatedAt", UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RevocationEpoch(db.Model):  # type: ignore[name-defined,misc]
+    """One row: the revocation sequence. Taking the next value locks the row until commit, so
+    events commit in sequence order (see :mod:`app.modules.auth.revocation`)."""
+
+    __tablename__ = "revocation_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RevocationEvent(db.Model):  # type: ignore[name-defined,misc]
+    """Something a cached session or an issued JWT may no longer answer for, at sequence ``seq``."""
+
+    __tablename__ = "revocation_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str] = mapped_column(String(1))
+    subject: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column("createdAt", UTCDateTime, default=utcnow, index=True)
+
+
+class AuthCounter(db.Model):  # type: ignore[name-defined,misc]
+    """A rate-limit or lockout counter when no Redis is configured (``counters_db.DatabaseStorage``).
+
+    Keys are ``<ip>|<path>`` or keyed hashes (never an email); ``expires_at`` is a Unix time in seconds.
+    """
+
+    __tablename__ = "auth_counter"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[float] = mapped_column("expiresAt", Float, index=True)

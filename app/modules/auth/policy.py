@@ -1,6 +1,7 @@
 """The access policy the guards consult when the auth module is on.
 
-401 ``UNAUTHORIZED`` without an identity, 403 when the identity lacks the role or permission
+401 ``UNAUTHORIZED`` without an identity, 503 ``SERVICE_UNAVAILABLE`` (with ``Retry-After``) when
+the identity could not be resolved because a dependency was down, 403 when the identity lacks the role or permission
 (OWASP ASVS V4: deny by default). Roles are better-auth's admin-plugin roles (comma-separated on the
 user); permissions are what the bridge put in ``g.permissions`` as ``"resource:action"`` strings.
 """
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from flask import current_app, g
 
 from app.core.errors import ApiError
-from app.modules.auth.identity import resolve_identity
+from app.modules.auth.identity import raise_if_unavailable, resolve_identity
 from app.modules.guards import Permissions
 
 
@@ -32,7 +33,10 @@ class SessionPolicy:
             # key's 429 RATE_LIMITED with tryAgainIn, 401 KEY_EXPIRED...), so a client can tell
             # "slow down" from "sign in".
             refused = g.get("auth_error")
-            raise refused if refused is not None else unauthorized()
+            if refused is not None:
+                raise refused
+            raise_if_unavailable()  # "cannot tell" is 503 with Retry-After, never 401
+            raise unauthorized()
 
     def check_roles(self, roles: Sequence[str]) -> None:
         self.authenticate()

@@ -12,7 +12,8 @@ Credential Stuffing Prevention Cheat Sheet (throttling by source address); the 4
   default one, they do not add to it), and a second :meth:`RateLimiter.hit` for the same key in
   the same request is not counted again.
 - Fixed windows (``limits.FixedWindowRateLimiter``) that start at the first request, like
-  better-auth's secondary-storage limiter; counters are shared through Redis when configured.
+  better-auth's secondary-storage limiter; counters are shared through Redis when configured, and
+  counted per process while Redis is unavailable (one warning per minute, not one per request).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from dataclasses import dataclass
 
 from flask import Flask, g, has_request_context
 from limits import RateLimitItemPerSecond
-from limits.storage import Storage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 
 from app.core.errors import ApiError
+from app.core.outage import warn_every
 from app.modules.auth.client_ip import rate_limit_key_ip
 from app.modules.auth.counters import counter_storage
 
@@ -52,6 +54,8 @@ _TWO_FACTOR_PREFIX = "/two-factor/"
 log = logging.getLogger(__name__)
 
 _EXTENSION = "auth.rate_limiter"
+#: Seconds between two warnings that the shared counters are down (one line, not one per request).
+FALLBACK_WARN_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,17 @@ class RateLimiter:
         self.enabled = enabled
         self.default_rule = Rule(window=window, max=max)
         self.base_path = base_path
+        #: Rules of plugins (exact relative paths); they win over the built-in ones, as in better-auth.
+        self.plugin_rules: dict[str, Rule] = {}
         self._limiter = FixedWindowRateLimiter(storage)
+        #: Per-process counting while the shared store (Redis) is unavailable: limits still hold in
+        #: each process, instead of none at all.
+        self._fallback = FixedWindowRateLimiter(MemoryStorage())
+
+    def add_rule(self, paths: tuple[str, ...] | list[str], rule: Rule) -> None:
+        """A plugin's rule for ``paths`` (relative to the base path, e.g. ``/sign-in/magic-link``)."""
+        for path in paths:
+            self.plugin_rules[path] = rule
 
     @classmethod
     def for_app(cls, app: Flask) -> RateLimiter:
@@ -118,6 +132,9 @@ class RateLimiter:
     def rule_for(self, path: str) -> Rule:
         """The rule that governs ``path`` (absolute or relative to the auth base path)."""
         path = relative_path(path, self.base_path)
+        plugin_rule = self.plugin_rules.get(path)
+        if plugin_rule is not None:
+            return plugin_rule
         if path.startswith(_STRICT_PREFIXES):
             return STRICT_RULE
         if path in _SLOW_EXACT or path.startswith(_SLOW_PREFIXES):
@@ -143,9 +160,12 @@ class RateLimiter:
             if self._limiter.hit(item, key):
                 return
             reset_at = self._limiter.get_window_stats(item, key).reset_time
-        except Exception as error:  # noqa: BLE001 - counters down: serve, loudly, rather than fail every request
-            log.error("rate limiter storage unavailable, request not counted: %s", error)
-            return
+        except Exception as error:  # noqa: BLE001 - shared counters down: count in this process
+            warn_every("rate-limit-fallback", FALLBACK_WARN_INTERVAL,
+                       "rate limit storage unavailable, counting per process meanwhile: %s", error)
+            if self._fallback.hit(item, key):
+                return
+            reset_at = self._fallback.get_window_stats(item, key).reset_time
         retry_after = min(rule.window, max(1, math.ceil(reset_at - time.time())))
         raise ApiError(429, "TOO_MANY_REQUESTS", MESSAGE, headers={"X-Retry-After": str(retry_after)})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, model_validator
 
 from app.core.api import ApiModel
 
@@ -25,6 +25,24 @@ def _not_null(value: Any) -> Any:
     if value is None:
         raise ValueError("Invalid input: expected string, received null")
     return value
+
+
+def one_permission_map(data: Any) -> Any:
+    """better-auth's ``z.xor([{permission: record}, {permissions: record}])``: exactly one of the two
+    must be a map of resource to actions, else zod's bare ``[body] Invalid input``. The other key,
+    when present and not such a map, is dropped (zod's non-strict objects ignore it)."""
+    if not isinstance(data, dict):
+        return data
+
+    def is_map(value: Any) -> bool:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(a, str) for a in v) for k, v in value.items()
+        )
+
+    valid = [key for key in ("permission", "permissions") if is_map(data.get(key))]
+    if len(valid) != 1:
+        raise ValueError("Invalid input")
+    return {k: v for k, v in data.items() if k not in ("permission", "permissions") or k in valid}
 
 
 Email = Annotated[str, AfterValidator(normalize_email)]
@@ -207,3 +225,67 @@ class AccountOut(ApiModel):
     createdAt: str
     updatedAt: str
     scopes: list[str]
+
+
+class UnlinkAccountBody(ApiModel):
+    account_id: Annotated[str, Field(max_length=255)] = Field(alias="accountId")
+
+
+class AccountSelection(ApiModel):
+    """better-auth's ``accountSelectionSchema``: a union of two strict objects, ``{accountId, userId?}``
+    or ``{useAccountCookie: true, userId?}``; anything else is zod's bare ``Invalid input``. ``userId``
+    is for server-side callers: over HTTP the session's user always wins."""
+
+    account_id: Annotated[str | None, Field(max_length=255)] = Field(default=None, alias="accountId")
+    use_account_cookie: bool | None = Field(default=None, alias="useAccountCookie")
+    user_id: Annotated[str | None, Field(max_length=255)] = Field(default=None, alias="userId")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_shape(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        by_id = isinstance(data.get("accountId"), str)
+        by_cookie = data.get("useAccountCookie") in (True, "true")
+        user_ok = "userId" not in data or isinstance(data["userId"], str)
+        if by_id == by_cookie or not user_ok:
+            raise ValueError("Invalid input")
+        extra = [k for k in data if k not in ("userId", "accountId" if by_id else "useAccountCookie")]
+        if extra:  # zod names them when only they stand between the body and one of the objects
+            names = ", ".join(f'"{k}"' for k in extra)
+            raise ValueError(f"Unrecognized key{'s' if len(extra) > 1 else ''}: {names}")
+        return data
+
+
+class AccessTokenOut(ApiModel):
+    accessToken: str | None
+    accessTokenExpiresAt: str | None
+    scopes: list[str]
+    idToken: str | None
+
+
+class RefreshTokenOut(ApiModel):
+    accessToken: str
+    refreshToken: str | None
+    accessTokenExpiresAt: str | None
+    refreshTokenExpiresAt: str | None
+    scope: str | None
+    idToken: str | None
+    providerId: str
+    accountId: str
+
+
+class AccountInfoOut(ApiModel):
+    user: dict[str, Any]
+    data: dict[str, Any]
+    account: dict[str, Any]
+
+
+class UpdateSessionOut(ApiModel):
+    session: dict[str, Any]
+
+
+class UpdateSessionBody(ApiModel):
+    """better-auth's ``z.record(z.string(), z.any())``: the session's own input fields, by name."""
+
+    model_config = ConfigDict(extra="allow")

@@ -1,12 +1,18 @@
-"""Server-side sessions: the database is the truth, Redis (when configured) a cache in front of it.
+"""Server-side sessions: the database is the truth; this process's memory and Redis (when
+configured) are caches in front of it, and neither may answer for a session after it changed.
 
-Why not better-auth's cookie cache: it keeps a revoked session alive until the cache expires (their
-issue #6893). Here every write that changes what a cached session would answer (revocation,
-sign-out, ban, password or profile change) first overwrites the affected cache entries with a
-short-lived *stale* marker, then commits. Readers that meet the marker go to the database, and
-cache fills use ``SET NX`` so a reader that raced the write cannot put the old answer back. The
-result: the next request in any process sees the change, with one Redis round trip per request on
-the hot path (OWASP Session Management Cheat Sheet: server-side invalidation).
+Every write that changes what a cached session would answer (revocation, sign-out, ban, password or
+profile change, active organization, membership) records a revocation event in the database with
+the change (:mod:`app.modules.auth.revocation`); each cached copy carries the revocation sequence
+its filler knew before reading the database and answers only while no later event names its
+session or user. That holds after Redis loses writes (restart from an old snapshot, ``FLUSHALL``,
+failover) and with Redis down. On top of it, the writer overwrites the Redis copies with a
+short-lived *stale* marker (best effort: Redis may be down), and Redis fills use ``SET NX`` so a
+reader that raced the write cannot put the old answer back (OWASP Session Management Cheat Sheet:
+server-side invalidation).
+
+Cost on the hot path: a dictionary lookup when this process has the session in memory, else one
+Redis round trip, else one indexed join.
 
 Tokens are stored as their SHA-256, never in clear (a leaked table yields no usable session).
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,9 +30,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, bindparam, delete, select
 
+from app.core.outage import warn_every
 from app.extensions import db
 from app.modules.auth.crypto import generate_id, hash_token
 from app.modules.auth.models import Session, User, utcnow
+from app.modules.auth.revocation import RevocationState, known_epoch, note, revocation_state
 from app.modules.auth.serializers import iso, session_json, user_json
 
 log = logging.getLogger(__name__)
@@ -33,6 +42,10 @@ log = logging.getLogger(__name__)
 CACHE_PREFIX = "auth:sess:"
 #: A cached entry lives at most this long (and never past the session's expiry).
 CACHE_TTL = 300
+#: This process keeps at most this many sessions in memory, each at most ``MEMORY_TTL`` seconds.
+MEMORY_SIZE = 10_000
+MEMORY_TTL = 60.0
+_MEMORY = "auth.sessions.memory"
 #: How long a stale marker blocks cache fills: longer than any request that read before the write.
 STALE_TTL = 60
 _STALE = b"-"
@@ -51,6 +64,8 @@ class ResolvedSession:
     dont_remember: bool
     #: What plugins' session enrichers added (e.g. the default organization), cached with the entry.
     ext: dict[str, Any]
+    #: The revocation sequence this copy reflects (a JWT issued from it carries it as ``rev``).
+    epoch: int = -1
 
     @property
     def user_id(self) -> str:
@@ -74,7 +89,7 @@ def _settings() -> Any:
     return current_app.config["SETTINGS"]
 
 
-def _entry(session: Session, user: User, ext: dict[str, Any]) -> dict[str, Any]:
+def _entry(session: Session, user: User, ext: dict[str, Any], epoch: int) -> dict[str, Any]:
     body = session_json(session, "")
     body.pop("token")
     return {
@@ -83,6 +98,8 @@ def _entry(session: Session, user: User, ext: dict[str, Any]) -> dict[str, Any]:
         "exp": session.expires_at.timestamp(),
         "dr": bool(session.dont_remember),
         "ext": ext,
+        "ep": epoch,  # the revocation sequence known before the database was read
+        "at": time.time(),  # when: no copy answers past CACHE_TTL, whatever Redis kept
     }
 
 
@@ -95,7 +112,39 @@ def _from_entry(token: str, token_hash: str, entry: dict[str, Any]) -> ResolvedS
         expires_at=entry["exp"],
         dont_remember=entry["dr"],
         ext=entry.get("ext", {}),
+        epoch=entry.get("ep", -1),
     )
+
+
+def _trusted(entry: dict[str, Any], state: RevocationState) -> bool:
+    """May this cached copy answer? Only if no revocation event since it was filled names it."""
+    try:
+        epoch, filled_at = int(entry["ep"]), float(entry["at"])
+        session_id, user_id = entry["session"]["id"], entry["user"]["id"]
+    except (KeyError, TypeError, ValueError):
+        return False  # an entry from before the revocation sequence: never trusted
+    if time.time() - filled_at > CACHE_TTL:
+        return False
+    return state.cache_valid(epoch, session_id, user_id)
+
+
+def _memory() -> dict[str, tuple[dict[str, Any], float]] | None:
+    """This process's session copies, or None when ``AUTH__SESSION__MEMORY_CACHE=false``."""
+    extensions = current_app.extensions
+    memory: dict[str, tuple[dict[str, Any], float]] | bool | None = extensions.get(_MEMORY)
+    if memory is None:
+        wanted = _settings().auth.session.memory_cache
+        memory = extensions.setdefault(_MEMORY, {} if wanted else False)
+    return memory if isinstance(memory, dict) else None
+
+
+def _remember(memory: dict[str, tuple[dict[str, Any], float]], token_hash: str, entry: dict[str, Any]) -> None:
+    if len(memory) >= MEMORY_SIZE:
+        try:
+            memory.pop(next(iter(memory)), None)  # the oldest insertion
+        except (StopIteration, RuntimeError):
+            pass
+    memory[token_hash] = (entry, time.monotonic() + MEMORY_TTL)
 
 
 def _user_usable(user: dict[str, Any], now: datetime) -> bool:
@@ -127,58 +176,100 @@ def _load_statement() -> tuple[Select[Any], list[str]]:
     return cached
 
 
-def _load(token_hash: str) -> dict[str, Any] | None:
+def _load(token_hash: str, epoch: int) -> dict[str, Any] | None:
     stmt, names = _load_statement()
     row = db.session.execute(stmt, {"token_hash": token_hash}).first()
     if row is None:
         return None
-    return _entry(row[0], row[1], {name: row[index + 2] for index, name in enumerate(names)})
+    return _entry(row[0], row[1], {name: row[index + 2] for index, name in enumerate(names)}, epoch)
 
 
 def resolve_token(token: str) -> ResolvedSession | None:
-    """The live session behind a raw token, or None (unknown, expired, or its user banned)."""
+    """The live session behind a raw token, or None (unknown, expired, or its user banned).
+
+    Raises when the database is unreachable and no trusted cached copy answers: the caller tells
+    "cannot tell" from "no session" (:mod:`app.modules.auth.identity`).
+    """
     if not token or len(token) > 256:
         return None
     token_hash = hash_token(token)
-    now = utcnow()
-    redis = _redis()
+    state = revocation_state()
+    epoch = known_epoch()  # before any database read: what a copy filled now reflects
+    now_ts = time.time()
+    memory = _memory()
     entry: dict[str, Any] | None = None
-    stale = False
-    if redis is not None:
-        try:
-            cached = redis.get(CACHE_PREFIX + token_hash)
-        except Exception as error:  # noqa: BLE001 - Redis down: the database still answers
-            log.warning("session cache unavailable: %s", error)
-            redis, cached = None, None
-        if cached == _STALE:
-            stale = True
-        elif cached:
-            entry = json.loads(cached)
+    if memory is not None:
+        held = memory.get(token_hash)
+        if held is not None:
+            if held[1] > time.monotonic() and not state.undelivered() and _trusted(held[0], state):
+                entry = held[0]
+            else:
+                memory.pop(token_hash, None)
     if entry is None:
-        entry = _load(token_hash)
-        if entry is None:
-            return None
-        if redis is not None and not stale:
-            ttl = int(min(CACHE_TTL, entry["exp"] - now.timestamp()))
-            if ttl > 0:
-                try:
-                    redis.set(CACHE_PREFIX + token_hash, json.dumps(entry, separators=(",", ":")), ex=ttl, nx=True)
-                except Exception as error:  # noqa: BLE001
-                    log.warning("session cache write failed: %s", error)
-    if entry["exp"] <= now.timestamp() or not _user_usable(entry["user"], now):
+        entry = _from_redis(token_hash, state, epoch)
+        if entry is not None and memory is not None:
+            _remember(memory, token_hash, entry)
+    if entry is None:
+        return None
+    if entry["exp"] <= now_ts or not _user_usable(entry["user"], utcnow()):
         return None
     return _from_entry(token, token_hash, entry)
 
 
+def _from_redis(token_hash: str, state: RevocationState, epoch: int) -> dict[str, Any] | None:
+    """The entry from Redis when trusted, else from the database (then cached in Redis)."""
+    redis = _redis()
+    key = CACHE_PREFIX + token_hash
+    cached: bytes | None = None
+    if redis is not None:
+        try:
+            cached = redis.get(key)
+        except Exception as error:  # noqa: BLE001 - Redis down: the database still answers
+            warn_every("session-cache-read", 5.0, "session cache unavailable, reading the database: %s", error)
+            redis = None
+    stale = cached == _STALE
+    replace = False
+    if cached and not stale:
+        entry: dict[str, Any] | None = json.loads(cached)
+        if entry is not None and not state.undelivered() and _trusted(entry, state):
+            return entry
+        replace = True  # an untrusted copy (Redis lost a write): overwrite it
+    entry = _load(token_hash, epoch)
+    if redis is None or stale:
+        return entry
+    try:
+        if entry is None:
+            if replace:
+                redis.delete(key)
+        else:
+            ttl = int(min(CACHE_TTL, entry["exp"] - time.time()))
+            if ttl > 0 and epoch >= 0:
+                redis.set(key, json.dumps(entry, separators=(",", ":")), ex=ttl, nx=not replace)
+    except Exception as error:  # noqa: BLE001
+        warn_every("session-cache-write", 5.0, "session cache write failed: %s", error)
+    return entry
+
+
 def mark_stale(token_hashes: list[str]) -> None:
-    """Make every process read these sessions from the database for the next while."""
+    """Best effort: make every process skip Redis's copies of these sessions for the next while.
+
+    Correctness does not depend on it (the revocation events do); it fails quietly when Redis is
+    down, and the write it accompanies goes on.
+    """
+    memory = current_app.extensions.get(_MEMORY)
+    if isinstance(memory, dict):
+        for token_hash in token_hashes:
+            memory.pop(token_hash, None)
     redis = _redis()
     if redis is None or not token_hashes:
         return
-    pipe = redis.pipeline(transaction=False)
-    for token_hash in token_hashes:
-        pipe.set(CACHE_PREFIX + token_hash, _STALE, ex=STALE_TTL)
-    pipe.execute()
+    try:
+        pipe = redis.pipeline(transaction=False)
+        for token_hash in token_hashes:
+            pipe.set(CACHE_PREFIX + token_hash, _STALE, ex=STALE_TTL)
+        pipe.execute()
+    except Exception as error:  # noqa: BLE001 - the database holds the truth
+        warn_every("session-cache-mark", 5.0, "session cache not marked stale (revocation still applies): %s", error)
 
 
 def _user_token_hashes(user_id: str) -> list[str]:
@@ -186,8 +277,17 @@ def _user_token_hashes(user_id: str) -> list[str]:
 
 
 def invalidate_user(user_id: str) -> None:
-    """The user changed (profile, role, ban): cached copies of every session of theirs are stale."""
+    """The user changed (profile, role, ban, password): cached copies of every session of theirs
+    and the JWTs issued to them stop answering, in every process."""
+    note("U", [user_id])
     mark_stale(_user_token_hashes(user_id))
+
+
+def session_changed(resolved: ResolvedSession) -> None:
+    """The session's content changed (active organization, expiry): cached copies are stale; JWTs
+    issued from it stay valid."""
+    note("s", [resolved.session_id])
+    mark_stale([resolved.token_hash])
 
 
 def create_session(
@@ -222,8 +322,11 @@ def create_session(
 
 
 def revoke_by_hash(token_hashes: list[str]) -> None:
+    """End these sessions (not committed): the rows go, and a revocation event for each goes with
+    them, so no cached copy and no JWT of theirs answers again."""
     if not token_hashes:
         return
+    note("S", list(db.session.scalars(select(Session.id).where(Session.token.in_(token_hashes)))))
     mark_stale(token_hashes)
     db.session.execute(delete(Session).where(Session.token.in_(token_hashes)))
 
@@ -236,6 +339,7 @@ def revoke_user_sessions(user_id: str, *, keep_hash: str | None = None) -> int:
         select(Session.token).where((Session.user_id == user_id) | (Session.impersonated_by == user_id))
     )
     hashes = [h for h in held if h != keep_hash]
+    note("u", [user_id])  # cached copies of their API keys too (their JWTs die with each session)
     revoke_by_hash(hashes)
     return len(hashes)
 
@@ -257,7 +361,7 @@ def refresh(resolved: ResolvedSession) -> ResolvedSession:
     session = db.session.get(Session, resolved.session_id)
     if session is None:
         return resolved
-    mark_stale([resolved.token_hash])
+    session_changed(resolved)
     session.expires_at = expires
     session.updated_at = now
     body = {**resolved.session, "expiresAt": iso(expires), "updatedAt": iso(now)}
@@ -269,6 +373,7 @@ def refresh(resolved: ResolvedSession) -> ResolvedSession:
         expires_at=expires.timestamp(),
         dont_remember=resolved.dont_remember,
         ext=resolved.ext,
+        epoch=resolved.epoch,
     )
 
 

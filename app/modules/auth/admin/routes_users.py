@@ -262,7 +262,7 @@ def remove_user(body: s.UserIdBody) -> ResponseReturnValue:
           auth=True)
 def user_has_permission(body: s.HasPermissionBody) -> ResponseReturnValue:
     permissions = body.permissions if body.permissions is not None else body.permission
-    if not permissions:
+    if permissions is None:  # the schema lets exactly one through; kept for direct callers
         raise ApiError(400, "BAD_REQUEST", "invalid permission check. no permission(s) were passed.")
     resolved = require_session()
     actor = current_user_row(resolved)  # as better-auth: the session's user, whatever userId/role say

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.core.errors import ApiError
 from app.extensions import db
@@ -22,6 +22,7 @@ from app.modules.auth.crypto import generate_id
 from app.modules.auth.models import Account, Session, User, utcnow
 from app.modules.auth.passwords import PasswordHasher, check_password_length
 from app.modules.auth.sessions import invalidate_user, revoke_by_hash, revoke_user_sessions
+from app.modules.auth.single_use import forget_reset_tokens
 
 USER_NOT_FOUND = ApiError(404, "USER_NOT_FOUND", "User not found")
 USER_EXISTS = ApiError(400, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.")
@@ -139,9 +140,11 @@ def set_password(user: User, password: str, *, keep_session_hash: str | None = N
         account.password = _hasher().hash(password)
         account.updated_at = now
     revoke_user_sessions(user.id, keep_hash=keep_session_hash)
+    forget_reset_tokens(user.id)
     lockout = current_app.extensions.get("auth.lockout")
-    if lockout is not None:
-        lockout.reset(user.email)
+    if lockout is not None:  # once the caller commits (SQLite: one writer; the counters may be there)
+        email = user.email
+        event.listen(db.session(), "after_commit", lambda _session: lockout.reset(email), once=True)
 
 
 def remove_user(user: User) -> None:

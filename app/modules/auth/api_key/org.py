@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from app.core.errors import ApiError
 from app.modules.auth.api_key.errors import api_key_error
 
 CREATOR_ROLE = "owner"
@@ -20,6 +21,15 @@ def _service() -> Any:
         return importlib.import_module("app.modules.auth.organization.service")
     except ModuleNotFoundError:
         raise api_key_error("ORGANIZATION_PLUGIN_REQUIRED") from None
+
+
+def is_org_member(user_id: str, organization_id: str) -> bool:
+    """Whether the user belongs to the organization (False without the organization plugin)."""
+    try:
+        service = _service()
+    except ApiError:  # no organization plugin: a member of nothing
+        return False
+    return hasattr(service, "member_role") and service.member_role(user_id, organization_id) is not None
 
 
 def check_org_permission(user_id: str, organization_id: str, action: str) -> None:

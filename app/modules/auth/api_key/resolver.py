@@ -6,6 +6,11 @@ Registered in ``app.extensions["auth.credential_resolvers"]``: a valid user-owne
 key sets ``g.auth_error`` with better-auth's code (401 ``INVALID_API_KEY``, ``KEY_DISABLED``,
 ``KEY_EXPIRED``, 429 ``USAGE_EXCEEDED``, ``RATE_LIMITED``...).
 
+Keys without a quota or a per-key rate limit are kept in each process's memory after their first
+use, checked against the revocation sequence (an update or deletion of the key, any change of its
+owner ends the copy in every process): such a request reads and writes nothing. Keys with a quota
+or a rate limit are counted on every request, exactly (:mod:`.usage`).
+
 Least privilege (OWASP ASVS V4.1.3, OWASP API Security Top 10 API5 "Broken Function Level
 Authorization"):
 
@@ -18,8 +23,10 @@ Authorization"):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, request
@@ -27,15 +34,33 @@ from flask import current_app, g, request
 from app.core.errors import ApiError
 from app.extensions import db
 from app.modules.auth.api_key.errors import api_key_error
-from app.modules.auth.api_key.keys import key_json, load_json
+from app.modules.auth.api_key.keys import hash_key, key_json, load_json
 from app.modules.auth.api_key.models import ApiKey
 from app.modules.auth.api_key.service import permits, validate_key
 from app.modules.auth.api_key.settings import api_key_settings
 from app.modules.auth.identity import AuthUser
 from app.modules.auth.models import User, utcnow
+from app.modules.auth.revocation import known_epoch, revocation_state
 from app.modules.auth.serializers import iso, user_json
 
 __all__ = ["key_permission_check", "organization_context_hook", "resolve_api_key"]
+
+_MEMORY = "auth.api_key.memory"
+#: A process keeps at most this many keys, each at most this many seconds (and never past a
+#: revocation event for the key or its owner: :mod:`app.modules.auth.revocation`).
+MEMORY_SIZE = 10_000
+MEMORY_TTL = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    key: dict[str, Any]  # key_json
+    user: dict[str, Any]  # the identity the key acts as
+    organization_id: str | None  # an organization key's organization
+    expires_at: float | None
+    subjects: tuple[str, ...]  # revocation subjects that end the copy
+    epoch: int
+    filled_at: float
 
 
 def _presented_key() -> str | None:
@@ -108,6 +133,69 @@ def _identify(row: ApiKey, key: str) -> None:
     g.auth_source = "api-key"
 
 
+def _from_memory(key: str) -> bool:
+    """Identify from this process's copy of the key, when it has one that may still answer: no
+    database read and no write (keys with a quota or a per-key rate limit are never copied: each
+    of their requests is counted where the count is exact)."""
+    memory: dict[str, _Copy] | None = current_app.extensions.get(_MEMORY)
+    if not memory:
+        return False
+    digest = hash_key(key)
+    copy = memory.get(digest)
+    if copy is None:
+        return False
+    state = revocation_state()
+    now = time.time()
+    if (copy.filled_at + MEMORY_TTL <= now or (copy.expires_at is not None and copy.expires_at <= now)
+            or state.undelivered() or not state.subject_valid(copy.epoch, *copy.subjects)):
+        memory.pop(digest, None)
+        return False
+    g.user = AuthUser(copy.user)
+    g.session = _session_body(copy, key)
+    if copy.organization_id is not None:
+        g.organization_id = copy.organization_id
+        g.api_key_organization_id = copy.organization_id
+        g.auth_error = api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY")
+    g.api_key = copy.key
+    g.auth_source = "api-key"
+    return True
+
+
+def _session_body(copy: _Copy, key: str) -> dict[str, Any]:
+    now = utcnow()
+    expires = (datetime.fromtimestamp(copy.expires_at, UTC) if copy.expires_at is not None
+               else now + timedelta(seconds=current_app.config["SETTINGS"].auth.session.expires_in))
+    session: dict[str, Any] = {
+        "id": copy.key["id"], "token": key, "userId": copy.user["id"], "expiresAt": iso(expires),
+        "createdAt": iso(now), "updatedAt": iso(now), "ipAddress": g.get("client_ip") or None,
+        "userAgent": request.headers.get("User-Agent"),
+    }
+    if copy.organization_id is not None:
+        session["activeOrganizationId"] = copy.organization_id
+    return session
+
+
+def _remember(key: str, row: ApiKey, epoch: int) -> None:
+    settings = api_key_settings()
+    counted = row.remaining is not None or (
+        settings.rate_limit_enabled and row.rate_limit_enabled and row.rate_limit_time_window and row.rate_limit_max
+    )
+    if counted or epoch < 0 or g.get("user") is None:
+        return
+    memory: dict[str, _Copy] = current_app.extensions.setdefault(_MEMORY, {})
+    if len(memory) >= MEMORY_SIZE:
+        try:
+            memory.pop(next(iter(memory)), None)
+        except (StopIteration, RuntimeError):
+            pass
+    organization_id = row.reference_id if row.config_id == settings.organization_config_id else None
+    memory[hash_key(key)] = _Copy(
+        key=dict(g.api_key), user=dict(g.user.json), organization_id=organization_id,
+        expires_at=row.expires_at.timestamp() if row.expires_at is not None else None,
+        subjects=("k:" + row.id, "u:" + row.reference_id), epoch=epoch, filled_at=time.time(),
+    )
+
+
 def resolve_api_key() -> bool:
     """The credential resolver: True when the request's key identified it."""
     if not api_key_settings().enable_session:
@@ -115,9 +203,16 @@ def resolve_api_key() -> bool:
     key = _presented_key()
     if key is None:
         return False
+    epoch = known_epoch()  # before any read: what a copy made now reflects
+    if _from_memory(key):
+        return True
     try:
+        if len(key) < api_key_settings().key_length:
+            # better-auth's session hook refuses a key shorter than any it issues with 403, before any lookup
+            raise api_key_error("INVALID_API_KEY", status=403)
         row = validate_key(key)
         _identify(row, key)
+        _remember(key, row, epoch)
     except ApiError as error:
         g.user = None
         g.session = None

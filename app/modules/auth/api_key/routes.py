@@ -12,13 +12,14 @@ from flask import g
 from flask.typing import ResponseReturnValue
 
 from app.core.api import endpoint
+from app.core.errors import ApiError
 from app.modules import audit_logger
 from app.modules.auth.api_key import schemas as s
 from app.modules.auth.api_key import usage
 from app.modules.auth.api_key.errors import api_key_error
 from app.modules.auth.api_key.keys import key_json
 from app.modules.auth.api_key.models import ApiKey
-from app.modules.auth.api_key.org import check_org_permission
+from app.modules.auth.api_key.org import check_org_permission, is_org_member
 from app.modules.auth.api_key.service import (
     KeyFields,
     create_api_key,
@@ -41,13 +42,17 @@ _SORT_COLUMNS: dict[str, Any] = {
 }
 
 
-def _session() -> ResolvedSession:
+def _session(missing: str = "UNAUTHORIZED_SESSION") -> ResolvedSession:
+    """The caller's session; without one, ``missing`` (get and list sit behind better-auth's
+    sessionMiddleware, whose answer is the core ``UNAUTHORIZED``)."""
     resolved = resolve_identity()
     if resolved is None:
         error = g.get("auth_error")
         if error is not None and g.get("user") is None:
             raise error
-        raise api_key_error("UNAUTHORIZED_SESSION")
+        if missing == "UNAUTHORIZED":
+            raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
+        raise api_key_error(missing)
     return resolved
 
 
@@ -78,6 +83,8 @@ def _owned_key(key_id: str, config_id: str | None, user_id: str, action: str) ->
     if row is None or (config_id and config_id != "default" and config_id != row.config_id):
         raise api_key_error("KEY_NOT_FOUND")
     if _is_org_key(row):
+        if not is_org_member(user_id, row.reference_id):  # another organization's key: as an unknown one
+            raise api_key_error("KEY_NOT_FOUND")
         check_org_permission(user_id, row.reference_id, action)
     elif row.reference_id != user_id:
         raise api_key_error("KEY_NOT_FOUND")
@@ -117,7 +124,7 @@ def create(body: s.CreateKeyBody) -> ResponseReturnValue:
 @endpoint(summary="One of the caller's API keys (never the key itself)", tags=TAGS, query=s.GetKeyQuery,
           response=s.ApiKeyOut, auth=True, responses={404: "KEY_NOT_FOUND"})
 def get(query: s.GetKeyQuery) -> ResponseReturnValue:
-    resolved = _session()
+    resolved = _session("UNAUTHORIZED")
     row = _owned_key(query.id, query.config_id, resolved.user_id, "read")
     return json_response(_json(row))
 
@@ -126,7 +133,7 @@ def get(query: s.GetKeyQuery) -> ResponseReturnValue:
 @endpoint(summary="The caller's API keys, or an organization's with organizationId", tags=TAGS,
           query=s.ListKeysQuery, response=s.ApiKeyList, auth=True)
 def list_(query: s.ListKeysQuery) -> ResponseReturnValue:
-    resolved = _session()
+    resolved = _session("UNAUTHORIZED")
     if query.organization_id:
         check_org_permission(resolved.user_id, query.organization_id, "read")
     rows, total = list_keys(

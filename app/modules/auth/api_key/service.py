@@ -26,6 +26,7 @@ from app.modules.auth.api_key.models import ApiKey
 from app.modules.auth.api_key.settings import ApiKeySettings, api_key_settings
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.models import utcnow
+from app.modules.auth.revocation import note
 
 __all__ = [
     "KeyFields",
@@ -51,6 +52,7 @@ def permits(stored: Any, required: Mapping[str, Sequence[str]]) -> bool:
 
 
 def _delete_row(row: ApiKey) -> None:
+    note("K", [row.id])
     db.session.execute(delete(ApiKey).where(ApiKey.id == row.id))
     db.session.commit()
     usage.forget(row.id)
@@ -103,6 +105,7 @@ def delete_expired_api_keys(now: datetime | None = None) -> int:
     now = now or utcnow()
     expired = list(db.session.scalars(select(ApiKey.id).where(ApiKey.expires_at.is_not(None), ApiKey.expires_at < now)))
     if expired:
+        note("K", expired)
         db.session.execute(delete(ApiKey).where(ApiKey.id.in_(expired)))
         db.session.commit()
         for key_id in expired:
@@ -258,6 +261,7 @@ def update_api_key(row: ApiKey, fields: KeyFields) -> ApiKey:
     if not changed:
         raise api_key_error("NO_VALUES_TO_UPDATE")
     row.updated_at = utcnow()
+    note("K", [row.id])  # copies of the key in every process's memory stop answering
     db.session.commit()
     return row
 

@@ -28,6 +28,7 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
 from app.core.errors import ApiError
+from app.core.outage import warn_every
 from app.extensions import db
 from app.modules.auth.api_key.errors import RATE_LIMITED, USAGE_EXCEEDED, api_key_error
 from app.modules.auth.api_key.models import ApiKey
@@ -139,7 +140,7 @@ def _check_rate_limit(row: ApiKey, now: datetime, globally_enabled: bool) -> Non
         except ApiError:
             raise
         except Exception as error:  # noqa: BLE001 - Redis down: the database still counts
-            log.warning("api-key rate limit falls back to the database: %s", error)
+            warn_every("api-key-rate-limit", 60.0, "api-key rate limit falls back to the database: %s", error)
     _rate_limit_sql(row, now)
 
 

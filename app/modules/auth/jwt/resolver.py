@@ -1,19 +1,24 @@
 """``Authorization: Bearer <JWT>`` as a credential for application routes.
 
-The core tries a bearer value as a session token first; a JWT (three dot-separated parts) never
-resolves as one, so this resolver gets its turn. The token is verified in memory
-(:mod:`app.modules.auth.jwt.tokens`): no database read. Like any stateless token, it stays valid
-until ``exp`` (15 minutes by default) even if the session is revoked: keep the lifetime short.
+A JWT (three dot-separated parts) is verified in memory (:mod:`app.modules.auth.jwt.tokens`): no
+database read. It dies with its session: a token whose session (``sid``) was revoked, or whose user
+was banned or changed (role, password, profile) after it was issued (``rev``, the revocation
+sequence of its data) is refused in every process, from the revocation events each process keeps
+(:mod:`app.modules.auth.revocation`). ``AUTH__JWT__STATELESS=true`` turns that off: the token is
+then valid until ``exp`` whatever happens, as in better-auth.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import g, request
 
 from app.modules.auth.identity import AuthUser
+from app.modules.auth.jwt.settings import jwt_settings
 from app.modules.auth.jwt.tokens import CLAIMS, verify_jwt
+from app.modules.auth.revocation import RevocationUnknown, known_epoch, revocation_state
 from app.modules.auth.serializers import iso
 
 __all__ = ["resolve_jwt"]
@@ -28,6 +33,19 @@ def _bearer_jwt() -> str | None:
     return value
 
 
+def _revoked(payload: dict[str, Any]) -> bool:
+    """Was the token's session revoked or its user changed after it was issued? A token without
+    ``rev`` (issued before the revocation sequence existed) counts as issued at sequence 0."""
+    state = revocation_state()
+    known_epoch()  # loads or polls when no listener keeps the state current
+    if not state.loaded:
+        raise RevocationUnknown("the revocation sequence could not be read")
+    sid = payload.get("sid")
+    rev = payload.get("rev")
+    epoch = rev if isinstance(rev, int) else 0
+    return state.token_revoked(epoch, sid if isinstance(sid, str) else None, payload["sub"])
+
+
 def resolve_jwt() -> bool:
     token = _bearer_jwt()
     if token is None:
@@ -38,6 +56,8 @@ def resolve_jwt() -> bool:
     user = {k: v for k, v in payload.items() if k not in CLAIMS}
     user["id"] = payload["sub"]
     if user.get("banned"):
+        return False
+    if not jwt_settings().stateless and _revoked(payload):
         return False
     g.user = AuthUser(user)
     g.session = {

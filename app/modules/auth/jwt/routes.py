@@ -47,7 +47,8 @@ def _log_unreadable(error: KeyUnreadableError) -> None:
 def token() -> ResponseReturnValue:
     resolved = require_session()
     try:
-        return json_response({"token": sign_session_jwt(resolved.user)})
+        return json_response({"token": sign_session_jwt(resolved.user, session_id=resolved.session_id,
+                                                        epoch=resolved.epoch)})
     except KeyUnreadableError as error:
         _log_unreadable(error)
         raise _unreadable(error) from None
@@ -69,7 +70,7 @@ def set_jwt_header(response: Response) -> None:
     if resolved is None or response.status_code != 200 or not jwt_settings().set_header:
         return
     try:
-        token = sign_session_jwt(resolved.user)
+        token = sign_session_jwt(resolved.user, session_id=resolved.session_id, epoch=resolved.epoch)
     except KeyUnreadableError as error:
         _log_unreadable(error)  # get-session still answers; only the header is missing
         return

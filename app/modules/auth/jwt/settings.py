@@ -45,6 +45,10 @@ class JwtSettings(BaseSettings):
     refresh_min_interval: float = Field(default=2.0, ge=0)
     #: Clock skew tolerated on ``exp``/``iat``, seconds.
     leeway: int = Field(default=0, ge=0, le=300)
+    #: Purely stateless verification: a JWT stays valid until ``exp`` even after its session is
+    #: revoked or its user banned or changed (better-auth's behaviour). Off: every process refuses
+    #: it from the revocation sequence, with no database read per request.
+    stateless: bool = False
 
 
 def load_settings(app: Flask) -> JwtSettings:

@@ -33,9 +33,11 @@ from app.modules.auth.models import utcnow
 __all__ = ["CLAIMS", "forget_keys", "sign_session_jwt", "verify_jwt"]
 
 #: Registered claims: what a token adds to the user object it carries.
-CLAIMS = frozenset({"iat", "exp", "nbf", "iss", "aud", "sub", "jti"})
+CLAIMS = frozenset({"iat", "exp", "nbf", "iss", "aud", "sub", "jti", "sid", "rev"})
 ALGORITHMS: dict[str, Any] = {"EdDSA": OKPAlgorithm, "ES256": ECAlgorithm, "RS256": RSAAlgorithm}
 _EXTENSION = "auth.jwt.cache"
+#: How many verified tokens a process remembers (each until it expires or its key is withdrawn).
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass
@@ -60,6 +62,8 @@ class _Cache:
     signer: _Signer | None = None
     public: dict[str, _PublicKey] = field(default_factory=dict)
     public_loaded_at: float | None = None
+    #: token -> (payload, kid): tokens whose signature and claims this process already checked
+    verified: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
 
 
 def _cache(app: Flask | None = None) -> _Cache:
@@ -77,6 +81,7 @@ def forget_keys(app: Flask | None = None) -> None:
         cache.signer = None
         cache.public = {}
         cache.public_loaded_at = None
+        cache.verified = {}
 
 
 def _load_key(row: Jwks, jwk: dict[str, Any]) -> Any:
@@ -104,13 +109,19 @@ def _signer() -> _Signer:
     return signer
 
 
-def sign_session_jwt(user: dict[str, Any]) -> str:
-    """better-auth's ``getJwtToken``: the whole user object plus ``sub iat exp iss aud``."""
+def sign_session_jwt(user: dict[str, Any], *, session_id: str | None = None, epoch: int | None = None) -> str:
+    """better-auth's ``getJwtToken``: the whole user object plus ``sub iat exp iss aud``, and the
+    session it came from (``sid``, as OpenID Connect's claim) with the revocation sequence its data
+    reflects (``rev``), so revoking the session or changing the user ends the token too."""
     settings = jwt_settings()
     signer = _signer()
     now = int(time.time())
     payload = {"iat": now, **user, "sub": user["id"], "exp": now + settings.expires_in,
                "iss": issuer(), "aud": audience()}
+    if session_id is not None:
+        payload["sid"] = session_id
+    if epoch is not None:
+        payload["rev"] = epoch
     return jwt.encode(payload, signer.key, algorithm=signer.alg, headers={"kid": signer.kid, "typ": None})
 
 
@@ -143,8 +154,37 @@ def _public_key(kid: str) -> _PublicKey | None:
         return cache.public.get(kid)
 
 
+def _verified_before(cache: _Cache, token: str) -> dict[str, Any] | None:
+    """A token this process verified already, still unexpired and its key still published: the
+    signature of the same bytes under the same key needs no second check (the expensive part)."""
+    hit = cache.verified.get(token)
+    if hit is None:
+        return None
+    payload, kid = hit
+    entry = cache.public.get(kid)
+    if (entry is None or payload["exp"] + jwt_settings().leeway <= time.time()
+            or (entry.published_until is not None and entry.published_until <= utcnow())):
+        cache.verified.pop(token, None)
+        return None
+    return payload
+
+
+def _remember(cache: _Cache, token: str, payload: dict[str, Any], kid: str) -> None:
+    if len(cache.verified) >= VERIFIED_CACHE_SIZE:
+        try:
+            cache.verified.pop(next(iter(cache.verified)), None)
+        except (StopIteration, RuntimeError):
+            pass
+    cache.verified[token] = (payload, kid)
+
+
 def verify_jwt(token: str) -> dict[str, Any] | None:
-    """The payload of a token we signed and that is still valid, else None."""
+    """The payload of a token we signed and that is still valid, else None. Callers must not
+    modify the payload (it may be this process's remembered copy)."""
+    cache = _cache()
+    remembered = _verified_before(cache, token)
+    if remembered is not None:
+        return remembered
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -170,4 +210,5 @@ def verify_jwt(token: str) -> dict[str, Any] | None:
         )
     except jwt.PyJWTError:
         return None
+    _remember(cache, token, payload, kid)
     return payload

@@ -64,7 +64,7 @@ def store_tokens(account: Account, token: dict[str, Any], scopes: str, secret: s
     account.updated_at = now
 
 
-def _new_account(user_id: str, subject: str) -> Account:
+def new_account(user_id: str, subject: str) -> Account:
     now = utcnow()
     account = Account(
         id=generate_id(),
@@ -95,7 +95,7 @@ def resolve_user(profile: Profile) -> Resolved:
     if existing is not None:
         if not (profile.email_verified and existing.email_verified):
             raise AccountNotLinked(profile.email)
-        account = _new_account(existing.id, profile.subject)
+        account = new_account(existing.id, profile.subject)
         return Resolved(user=existing, account=account, is_new_user=False, linked=True)
     now = utcnow()
     user = User(
@@ -112,4 +112,4 @@ def resolve_user(profile: Profile) -> Resolved:
         updated_at=now,
     )
     db.session.add(user)
-    return Resolved(user=user, account=_new_account(user.id, profile.subject), is_new_user=True, linked=False)
+    return Resolved(user=user, account=new_account(user.id, profile.subject), is_new_user=True, linked=False)

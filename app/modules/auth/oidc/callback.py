@@ -56,7 +56,7 @@ class CallbackError(Exception):
         self.description = description
 
 
-def _redirect(url: str) -> Response:
+def redirect_to(url: str) -> Response:
     return Response(status=302, headers={"Location": url})
 
 
@@ -65,7 +65,7 @@ def _error_redirect(url: str, code: str, description: str | None = None) -> Resp
     if description:
         params["error_description"] = description[:256]
     sep = "&" if "?" in url else "?"
-    response = _redirect(f"{url}{sep}{urlencode(params)}")
+    response = redirect_to(f"{url}{sep}{urlencode(params)}")
     delete_cookie(response, STATE_COOKIE)
     return response
 
@@ -79,7 +79,7 @@ def post_to_get(url: str) -> Response:
     """better-auth's answer to ``response_mode=form_post``: the same parameters, as a GET."""
     merged = {k: request.form[k] for k in CALLBACK_FIELDS if request.form.get(k)}
     merged.update({k: request.args[k] for k in CALLBACK_FIELDS if request.args.get(k)})
-    return _redirect(f"{url}?{urlencode(merged)}")
+    return redirect_to(f"{url}?{urlencode(merged)}")
 
 
 def _check_issuer(metadata: ProviderMetadata, iss: str | None) -> None:
@@ -159,7 +159,7 @@ def _sign_in(fed: Federation, flow: FlowState, token: dict[str, Any], claims: di
     role = mapped_roles(claims, map_roles=fed.map_roles, map_groups=fed.map_groups, org_slugs=org_slugs)
     if role is not None:
         user.role = role
-    memberships = sync_memberships(user.id, claims) if fed.provision_organizations else []
+    memberships = sync_memberships(user.id, claims, fed.provider_id) if fed.provision_organizations else []
     changed = before != (user.role, user.firstname, user.lastname, user.email_verified) or bool(memberships)
     if changed and not resolved.is_new_user:
         invalidate_user(user.id)
@@ -172,7 +172,7 @@ def _sign_in(fed: Federation, flow: FlowState, token: dict[str, Any], claims: di
         raise CallbackError("unable_to_link_account") from None
     _audit(fed, resolved.is_new_user, resolved.linked, user.id, before[0], user.role, memberships)
     target = (flow.new_user_url or flow.callback_url) if resolved.is_new_user else flow.callback_url
-    response = _redirect(target)
+    response = redirect_to(target)
     delete_cookie(response, STATE_COOKIE)
     return with_session_cookie(response, session_token, dont_remember=False)
 
@@ -242,7 +242,14 @@ def _finish(fed: Federation | None, provider_id: str, flow: FlowState) -> Respon
     except TokenExchangeError as failure:
         log.warning("code exchange refused: %s", failure)
         raise CallbackError("invalid_code") from None
-    return _sign_in(fed, flow, token, _claims(fed, metadata, token, flow))
+    claims = _claims(fed, metadata, token, flow)
+    if flow.link_user_id is not None:
+        from app.modules.auth.oidc.link import link_account
+
+        response = link_account(fed, flow, token, claims)
+        delete_cookie(response, STATE_COOKIE)
+        return response
+    return _sign_in(fed, flow, token, claims)
 
 
 def finish_callback(provider_id: str) -> Response:

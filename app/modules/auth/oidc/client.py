@@ -79,3 +79,16 @@ def fetch_userinfo(endpoint: str, access_token: str) -> dict[str, Any]:
     if not isinstance(claims, dict):
         raise ValueError("userinfo is not a JSON object")
     return claims
+
+
+def refresh_tokens(config: ClientConfig, endpoint: str, refresh_token: str) -> dict[str, Any]:
+    """A refresh grant (RFC 6749 §6); raises :class:`TokenExchangeError`. The provider may rotate the
+    refresh token (RFC 9700 §4.14.2): the caller keeps the old one only when no new one comes back."""
+    try:
+        with _session(config, "") as session:
+            token = session.refresh_token(endpoint, refresh_token=refresh_token, timeout=TIMEOUT)
+    except Exception as error:  # noqa: BLE001 - Authlib raises OAuthError, requests its own: same outcome
+        raise TokenExchangeError(f"{type(error).__name__}: {error}") from None
+    if not isinstance(token, dict) or not token.get("access_token"):
+        raise TokenExchangeError("the token response has no access_token")
+    return dict(token)

@@ -31,6 +31,8 @@ from typing import Any
 DEFAULT_ROLE = "user"
 BUILTIN_ROLES = frozenset({"offline_access", "uma_authorization"})
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+#: A group path as a role: ``acme/admin`` from ``/acme/admin`` (segments of role-name characters).
+_GROUP_ROLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9][A-Za-z0-9_.:-]*)*$")
 ROLE_COLUMN_MAX = 255
 
 
@@ -95,6 +97,8 @@ def group_paths(claims: dict[str, Any]) -> list[str]:
 def is_mappable(role: str) -> bool:
     if role in BUILTIN_ROLES or role.startswith("default-roles-") or role.startswith("org-"):
         return False
+    if "/" in role:  # a nested group's path
+        return len(role) <= 128 and bool(_GROUP_ROLE.match(role))
     return bool(_ROLE_NAME.match(role))
 
 
@@ -111,7 +115,9 @@ def mapped_roles(
 ) -> str | None:
     """The user's role column for this sign-in, or None when the app owns the roles.
 
-    ``org_slugs``: groups that name an organization are memberships (``provisioning.py``), not roles.
+    A group maps to its path without the leading ``/`` (``/staff`` -> ``staff``, ``/acme/admin`` ->
+    ``acme/admin``). ``org_slugs``: groups under an organization's slug (``/acme``, ``/acme/admin``)
+    are memberships (``provisioning.py``), not roles.
     """
     if not map_roles and not map_groups:
         return None
@@ -119,7 +125,8 @@ def mapped_roles(
     if map_roles:
         found += realm_roles(claims)
     if map_groups:
-        found += [g for g in (path.strip("/") for path in group_paths(claims)) if g not in org_slugs]
+        paths = (path.removeprefix("/") for path in group_paths(claims))
+        found += [g for g in paths if g.split("/", 1)[0] not in org_slugs]
     roles = _dedupe(found)
     value = ""
     for role in roles:  # keep whole roles only, within the column's width

@@ -7,23 +7,29 @@ Sources (both read when ``KEYCLOAK__PROVISION_ORGANIZATIONS`` is on):
 
 Organizations are never created here: a slug with no organization is ignored, so a typo or a
 hostile claim cannot conjure a tenant. Several roles for one organization are merged (the
-``member.role`` column is comma-separated, as better-auth's). Memberships the provider no longer
-asserts are left alone: nothing records which memberships the provider made, and removing a
-membership made in the app would be worse (see the report of issue 8).
+``member.role`` column is comma-separated, as better-auth's).
+
+The memberships the provider makes are recorded (``provisioned_membership``) and reconciled at every
+sign-in: their role follows the claims, and they are removed once the provider stops asserting them
+(but an organization's last owner stays, logged, so no organization is left without one). A
+membership made in the app is never changed or removed here, even when the claims name it.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.models import utcnow
 from app.modules.auth.oidc.profile import group_paths, realm_roles
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MEMBER_ROLE = "member"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -76,31 +82,65 @@ def existing_slugs(slugs: Iterable[str]) -> frozenset[str]:
     return frozenset(db.session.scalars(select(organization.slug).where(organization.slug.in_(wanted))))
 
 
-def sync_memberships(user_id: str, claims: dict[str, Any]) -> list[dict[str, str]]:
-    """Make or update the user's memberships (added, not committed); returns what changed."""
+def _is_last_owner(member: Any, row: Any) -> bool:
+    if "owner" not in row.role.split(","):
+        return False
+    owners = db.session.scalar(
+        select(func.count()).select_from(member)
+        .where(member.organization_id == row.organization_id, member.role.contains("owner"))
+    )
+    return (owners or 0) <= 1
+
+
+def sync_memberships(user_id: str, claims: dict[str, Any], provider_id: str = "keycloak") -> list[dict[str, str]]:
+    """Reconcile the user's provider-made memberships with the claims (added, not committed).
+
+    Returns what changed (``added``, ``updated``, ``removed``).
+    """
+    from app.modules.auth.oidc.models import ProvisionedMembership
+
     models = organization_models()
-    wanted = wanted_memberships(claims)
-    if models is None or not wanted:
+    if models is None:
         return []
     organization, member = models
-    orgs = {
-        slug: org_id
-        for org_id, slug in db.session.execute(
-            select(organization.id, organization.slug).where(organization.slug.in_(list(wanted)))
+    wanted = wanted_memberships(claims)
+    orgs: dict[str, str] = {}
+    if wanted:
+        orgs = {
+            org_id: slug
+            for org_id, slug in db.session.execute(
+                select(organization.id, organization.slug).where(organization.slug.in_(list(wanted)))
+            )
+        }
+    current = {
+        row.organization_id: (row, provisioned is not None)
+        for row, provisioned in db.session.execute(
+            select(member, ProvisionedMembership.member_id)
+            .outerjoin(ProvisionedMembership, ProvisionedMembership.member_id == member.id)
+            .where(member.user_id == user_id)
         )
     }
     changes: list[dict[str, str]] = []
-    for slug, org_id in orgs.items():
+    for org_id, slug in orgs.items():
         role = wanted[slug]
-        row = db.session.scalar(select(member).where(member.organization_id == org_id, member.user_id == user_id))
-        if row is None:
-            db.session.add(
-                member(id=generate_id(), organization_id=org_id, user_id=user_id, role=role, created_at=utcnow())
-            )
+        found = current.get(org_id)
+        if found is None:
+            row = member(id=generate_id(), organization_id=org_id, user_id=user_id, role=role, created_at=utcnow())
+            db.session.add(row)
+            db.session.flush()  # the member row before the record that points at it
+            db.session.add(ProvisionedMembership(member_id=row.id, provider_id=provider_id, created_at=utcnow()))
             changes.append({"organizationId": org_id, "role": role, "change": "added"})
-        elif row.role != role:
-            row.role = role
+        elif found[1] and found[0].role != role:
+            found[0].role = role
             changes.append({"organizationId": org_id, "role": role, "change": "updated"})
+    for org_id, (row, provisioned) in current.items():
+        if not provisioned or org_id in orgs:
+            continue
+        if _is_last_owner(member, row):
+            log.warning("provider no longer asserts %s's membership of %s, kept: its last owner", user_id, org_id)
+            continue
+        db.session.delete(row)
+        changes.append({"organizationId": org_id, "role": row.role, "change": "removed"})
     if changes:
         _memberships_changed(user_id)
     return changes

@@ -12,6 +12,7 @@ stored, as better-auth's origin middleware does.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from flask import current_app, request
 from flask.typing import ResponseReturnValue
@@ -26,7 +27,7 @@ from app.modules.auth.oidc.client import authorization_url
 from app.modules.auth.oidc.discovery import DiscoveryError
 from app.modules.auth.oidc.federation import federation
 from app.modules.auth.oidc.state import STATE_COOKIE, STATE_COOKIE_MAX_AGE, new_flow, save_flow
-from app.modules.auth.routes.common import bp, json_response, settings
+from app.modules.auth.routes.common import bp, json_response, require_session, settings
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,20 @@ def _check(url: str | None, code: str) -> None:
     current_app.extensions["auth.check_redirect"](url, code)
 
 
-def _start(provider_id: str, body: s.SocialSignInBody | s.OAuth2SignInBody, callback_path: str) -> ResponseReturnValue:
+def _start(
+    provider_id: str,
+    body: s.SocialSignInBody | s.OAuth2SignInBody | s.LinkSocialBody,
+    callback_path: str,
+    link: tuple[str, str, str] | None = None,
+) -> ResponseReturnValue:
     _check(body.callback_url, "INVALID_CALLBACK_URL")
     _check(body.error_callback_url, "INVALID_ERROR_CALLBACK_URL")
     _check(body.new_user_callback_url, "INVALID_NEW_USER_CALLBACK_URL")
     fed = federation()
     if fed is None or provider_id != fed.provider_id:
         raise ApiError(404, "PROVIDER_NOT_FOUND", "Provider not found")
+    if isinstance(body, s.LinkSocialBody) and body.id_token is not None:
+        raise ApiError(404, "ID_TOKEN_NOT_SUPPORTED", "id_token not supported")
     try:
         metadata = fed.metadata()
     except DiscoveryError as error:
@@ -57,11 +65,15 @@ def _start(provider_id: str, body: s.SocialSignInBody | s.OAuth2SignInBody, call
         error_url=body.error_callback_url,
         new_user_url=body.new_user_callback_url,
         redirect_uri=f"{base}/api/v1/auth{callback_path.format(id=provider_id)}",
+        link=link,
     )
     state = save_flow(flow)
     db.session.commit()
+    client = fed.client
+    if isinstance(body, s.LinkSocialBody) and body.scopes:  # more scopes for the link, as better-auth's
+        client = replace(client, scopes=tuple(dict.fromkeys([*client.scopes, *body.scopes])))
     url = authorization_url(
-        fed.client,
+        client,
         metadata.authorization_endpoint,
         redirect_uri=flow.redirect_uri,
         state=state,
@@ -85,6 +97,21 @@ def _start(provider_id: str, body: s.SocialSignInBody | s.OAuth2SignInBody, call
 )
 def sign_in_social(body: s.SocialSignInBody) -> ResponseReturnValue:
     return _start(body.provider, body, CALLBACK_PATH)
+
+
+@bp.post("/link-social")
+@endpoint(
+    summary="Link the signed-in user to an identity at the OpenID provider: the authorize URL",
+    tags=TAGS,
+    body=s.LinkSocialBody,
+    response=s.AuthorizationRedirect,
+    auth=True,
+    responses={403: "Untrusted callback URL", 404: "Unknown provider", 503: "Provider unreachable"},
+)
+def link_social(body: s.LinkSocialBody) -> ResponseReturnValue:
+    resolved = require_session()
+    link = (resolved.user_id, str(resolved.user["email"]), resolved.token_hash)
+    return _start(body.provider, body, CALLBACK_PATH, link)
 
 
 @bp.post("/sign-in/oauth2")

@@ -23,6 +23,23 @@ class SocialSignInBody(_Redirects):
     provider: Annotated[str, Field(min_length=1, max_length=64)]
 
 
+class IdTokenBody(ApiModel):
+    token: Annotated[str, Field(max_length=8192)]
+    nonce: Short | None = None
+    access_token: Annotated[str | None, Field(max_length=8192)] = Field(default=None, alias="accessToken")
+    refresh_token: Annotated[str | None, Field(max_length=8192)] = Field(default=None, alias="refreshToken")
+
+
+class LinkSocialBody(_Redirects):
+    """better-auth's ``/link-social`` body (``idToken`` linking is not offered here)."""
+
+    provider: Annotated[str, Field(min_length=1, max_length=64)]
+    scopes: list[Annotated[str, Field(max_length=255)]] | None = Field(default=None, max_length=50)
+    id_token: IdTokenBody | None = Field(default=None, alias="idToken")
+    request_sign_up: bool | None = Field(default=None, alias="requestSignUp")
+    login_hint: Short | None = Field(default=None, alias="loginHint")
+
+
 class OAuth2SignInBody(_Redirects):
     """The pre-1.7 ``genericOAuthClient`` body."""
 

@@ -50,15 +50,32 @@ class FlowState:
     nonce: str
     redirect_uri: str
     expires_at: float
+    #: ``link-social``: the user the identity is to be linked to, their email, and the hash of the
+    #: session that asked (the link is refused once that session is gone, as better-auth's).
+    link_user_id: str | None = None
+    link_email: str | None = None
+    link_session: str | None = None
 
 
 def _identifier(state: str) -> str:
     return STATE_PREFIX + hash_token(state)
 
 
-def new_flow(*, callback_url: str, error_url: str | None, new_user_url: str | None, redirect_uri: str) -> FlowState:
+def new_flow(
+    *,
+    callback_url: str,
+    error_url: str | None,
+    new_user_url: str | None,
+    redirect_uri: str,
+    link: tuple[str, str, str] | None = None,
+) -> FlowState:
+    """A new flow; ``link`` = (user id, email, session token hash) for ``link-social``."""
     now = utcnow()
+    link_user_id, link_email, link_session = link or (None, None, None)
     return FlowState(
+        link_user_id=link_user_id,
+        link_email=link_email,
+        link_session=link_session,
         callback_url=callback_url,
         error_url=error_url,
         new_user_url=new_user_url,

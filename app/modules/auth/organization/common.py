@@ -10,7 +10,7 @@ from app.extensions import db
 from app.modules.auth.models import Session
 from app.modules.auth.organization.models import Member, Organization
 from app.modules.auth.routes.common import with_session_cookie
-from app.modules.auth.sessions import ResolvedSession, mark_stale
+from app.modules.auth.sessions import ResolvedSession, session_changed
 
 TAGS = ["Organization"]
 
@@ -77,13 +77,21 @@ def find_organization(organization_id: str | None = None, slug: str | None = Non
     return None
 
 
-def find_member_by_id(member_id: str) -> Member | None:
-    return db.session.get(Member, member_id)
+def find_member_by_id(member_id: str, organization_id: str | None = None) -> Member | None:
+    """The member with this id; with ``organization_id``, only if it belongs there.
+
+    A member of another organization is None, exactly as an unknown id, so no answer tells whether
+    a foreign id exists or which role its holder has (OWASP ASVS 4.0 V4.2.1, IDOR).
+    """
+    member = db.session.get(Member, member_id)
+    if member is None or (organization_id is not None and member.organization_id != organization_id):
+        return None
+    return member
 
 
 def set_active_organization(resolved: ResolvedSession, organization_id: str | None) -> None:
     """Point this session at the organization (not committed); its cached copy is marked stale first."""
-    mark_stale([resolved.token_hash])
+    session_changed(resolved)
     db.session.execute(
         update(Session).where(Session.token == resolved.token_hash).values(active_organization_id=organization_id)
     )

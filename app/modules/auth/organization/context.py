@@ -8,15 +8,20 @@ current organization (the tenant when the tenant module resolved one), one index
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import g
+from flask import current_app, g
 from sqlalchemy import select
 
 from app.modules.auth.models import Session
 from app.modules.auth.organization.models import Member
 from app.modules.auth.organization.service import member_has_permission, oldest_membership
+from app.modules.auth.revocation import known_epoch, revocation_state
+
+_DEFAULTS = "auth.organization.default_memo"
+DEFAULTS_TTL = 60.0
 
 
 def current_organization_id() -> str | None:
@@ -55,7 +60,26 @@ def default_organization_context() -> None:
     if resolved is not None and "defaultOrganizationId" in resolved.ext:
         g.organization_id = resolved.ext["defaultOrganizationId"]
         return
-    g.organization_id = oldest_membership(g.user.id)
+    g.organization_id = _remembered_oldest_membership(g.user.id)
+
+
+def _remembered_oldest_membership(user_id: str) -> str | None:
+    """The oldest membership of a caller without a session (an API key), remembered by this process
+    until a membership change of the user (a revocation event ``u``) or ``DEFAULTS_TTL``."""
+    state = revocation_state()
+    epoch = known_epoch()
+    memo: dict[str, tuple[str | None, int, float]] = current_app.extensions.setdefault(_DEFAULTS, {})
+    held = memo.get(user_id)
+    now = time.time()
+    if (held is not None and held[2] + DEFAULTS_TTL > now and not state.undelivered()
+            and state.subject_valid(held[1], "u:" + user_id)):
+        return held[0]
+    found = oldest_membership(user_id)
+    if epoch >= 0:
+        if len(memo) >= 10_000:
+            memo.clear()
+        memo[user_id] = (found, epoch, now)
+    return found
 
 
 def member_permission_check(permissions: Mapping[str, Sequence[str]]) -> bool:

@@ -23,6 +23,7 @@ from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.emails import invitation_email
+from app.modules.auth.identity import resolve_identity
 from app.modules.auth.models import User, utcnow
 from app.modules.auth.organization import schemas as s
 from app.modules.auth.organization.common import (
@@ -236,9 +237,11 @@ def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
     responses={403: "Email not verified"},
 )
 def org_list_user_invitations(query: s.ListUserInvitationsQuery) -> ResponseReturnValue:
-    resolved = require_session()
     if query.email:
         raise ApiError(400, "BAD_REQUEST", "User email cannot be passed for client side API calls.")
+    resolved = resolve_identity()
+    if resolved is None:  # better-auth: the email comes from the session or (server-side) the query
+        raise ApiError(400, "BAD_REQUEST", "Missing session headers, or email query parameter.")
     if not resolved.user.get("emailVerified"):
         raise org_error(403, "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION")
     rows = db.session.execute(
@@ -317,8 +320,18 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
 def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(body.invitation_id, resolved.user["email"], check_expiry=False)
-    invitation.status = "rejected"
+    # A compare-and-set on ``pending``, as accepting: a racing accept and reject cannot both happen.
+    claimed = db.session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.status == "pending")
+        .values(status="rejected")
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise org_error(400, "INVITATION_NOT_FOUND")
     db.session.commit()
+    db.session.refresh(invitation)
     audit_logger.log_async(
         actor_id=resolved.user_id,
         action="organization.invitation_reject",
@@ -341,11 +354,9 @@ def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
 def org_cancel_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = db.session.get(Invitation, body.invitation_id)
-    if invitation is None:
+    me = find_member(resolved.user_id, invitation.organization_id) if invitation is not None else None
+    if invitation is None or me is None:  # another organization's invitation answers as an unknown one
         raise org_error(400, "INVITATION_NOT_FOUND")
-    me = find_member(resolved.user_id, invitation.organization_id)
-    if me is None:
-        raise org_error(400, "MEMBER_NOT_FOUND")
     if not role_allows(me.role, {"invitation": ["cancel"]}):
         raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION")
     invitation.status = "canceled"

@@ -133,11 +133,9 @@ def org_update_member_role(body: s.UpdateMemberRoleBody) -> ResponseReturnValue:
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise org_error(400, "MEMBER_NOT_FOUND")
-    target = me if me.id == body.member_id else find_member_by_id(body.member_id)
-    if target is None:
+    target = me if me.id == body.member_id else find_member_by_id(body.member_id, organization_id)
+    if target is None:  # unknown, or another organization's: one answer
         raise org_error(400, "MEMBER_NOT_FOUND")
-    if target.organization_id != organization_id:
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER")
     updater_is_owner = CREATOR_ROLE in parse_role_list(me.role)
     if (CREATOR_ROLE in parse_role_list(target.role) or CREATOR_ROLE in roles) and not updater_is_owner:
         raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER")
@@ -185,16 +183,14 @@ def org_remove_member(body: s.RemoveMemberBody) -> ResponseReturnValue:
         user = db.session.scalar(select(User).where(User.email == body.member_id_or_email.lower()))
         target = find_member(user.id, organization_id) if user is not None else None
     else:
-        target = find_member_by_id(body.member_id_or_email)
-    if target is None:
+        target = find_member_by_id(body.member_id_or_email, organization_id)
+    if target is None:  # unknown, or another organization's: one answer
         raise org_error(400, "MEMBER_NOT_FOUND")
     if CREATOR_ROLE in parse_role_list(target.role):
         if CREATOR_ROLE not in parse_role_list(me.role) or _owner_count(organization_id) <= 1:
             raise org_error(400, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER")
     if not role_allows(me.role, {"member": ["delete"]}):
         raise org_error(401, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER")
-    if target.organization_id != organization_id:
-        raise org_error(400, "MEMBER_NOT_FOUND")
     removed = _remove(target)
     audit_logger.log_async(actor_id=resolved.user_id, action="organization.member_remove", resource_type="member",
                            resource_id=removed["id"], organization_id=organization_id,

@@ -1,5 +1,5 @@
 """Organization CRUD (better-auth ``routes/crud-org``): create, check-slug, update, delete, list,
-get-full-organization, set-active.
+get-organization, get-full-organization, set-active.
 
 Better than better-auth: deleting an organization clears it as the active organization of every
 session (theirs only the caller's), and ``metadata`` is an object in every response.
@@ -200,6 +200,25 @@ def org_get_full_organization(query: s.FullOrganizationQuery) -> ResponseReturnV
         "members": [member_json(m, u) for m, u in rows],
         "invitations": [invitation_json(i) for i in invitations],
     })
+
+
+@bp.get("/organization/get-organization")
+@endpoint(summary="An organization (by id, slug, or the active one), without members or invitations", tags=TAGS,
+          query=s.OrganizationQuery, response=s.OrganizationOut | None, auth=True,
+          responses={400: "Organization not found", 403: "Not a member"})
+def org_get_organization(query: s.OrganizationQuery) -> ResponseReturnValue:
+    resolved = require_session()
+    wanted = query.organization_slug or query.organization_id or active_organization_id(resolved)
+    if not wanted:
+        return json_response(None)
+    org = find_organization(slug=wanted) if query.organization_slug else find_organization(wanted)
+    if org is None:
+        raise org_error(400, "ORGANIZATION_NOT_FOUND")
+    if find_member(resolved.user_id, org.id) is None:
+        set_active_organization(resolved, None)  # as better-auth: a stale active organization is dropped
+        db.session.commit()
+        raise org_error(403, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
+    return json_response(organization_json(org))
 
 
 @bp.post("/organization/set-active")

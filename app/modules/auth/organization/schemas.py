@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from app.core.api import MAX_OFFSET, ApiModel
+from app.modules.auth.schemas import one_permission_map
 
 Id = Annotated[str, Field(min_length=1, max_length=255)]
 Slug = Annotated[str, Field(min_length=1, max_length=255)]
@@ -115,11 +116,10 @@ class HasPermissionBody(ApiModel):
     #: Deprecated spelling better-auth still accepts.
     permission: PermissionMap | None = None
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> HasPermissionBody:
-        if (self.permissions is None) == (self.permission is None):
-            raise ValueError("Invalid input: give exactly one of permissions or permission")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _exactly_one(cls, data: Any) -> Any:
+        return one_permission_map(data)
 
     def requested(self) -> dict[str, list[str]]:
         return dict(self.permissions if self.permissions is not None else self.permission or {})

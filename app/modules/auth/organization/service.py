@@ -18,6 +18,7 @@ from app.access_control import role_allows
 from app.extensions import db
 from app.modules.auth.models import Session
 from app.modules.auth.organization.models import Member
+from app.modules.auth.revocation import note
 from app.modules.auth.sessions import mark_stale
 
 _MEMO = "_org_member_roles"
@@ -38,14 +39,14 @@ def memberships_changed(*user_ids: str, organization_id: str | None = None) -> N
     default organization (``default_organization_enricher``), so they are marked stale in every
     process; with ``organization_id``, every member's sessions (an organization deleted)."""
     tokens: list[str] = []
-    if user_ids:
-        tokens += db.session.scalars(select(Session.token).where(Session.user_id.in_(set(user_ids))))
+    users = set(user_ids)
+    if users:
+        tokens += db.session.scalars(select(Session.token).where(Session.user_id.in_(users)))
     if organization_id is not None:
-        tokens += db.session.scalars(
-            select(Session.token)
-            .join(Member, Member.user_id == Session.user_id)
-            .where(Member.organization_id == organization_id)
-        )
+        members = set(db.session.scalars(select(Member.user_id).where(Member.organization_id == organization_id)))
+        users |= members
+        tokens += db.session.scalars(select(Session.token).where(Session.user_id.in_(members)))
+    note("u", users)
     mark_stale(tokens)
     forget_memberships()
 
@@ -106,10 +107,11 @@ def clear_active_organization(organization_id: str, user_id: str | None = None) 
     where: list[Any] = [Session.active_organization_id == organization_id]
     if user_id is not None:
         where.append(Session.user_id == user_id)
-    hashes = list(db.session.scalars(select(Session.token).where(*where)))
-    if not hashes:
+    rows = db.session.execute(select(Session.id, Session.token).where(*where)).all()
+    if not rows:
         return
-    mark_stale(hashes)
+    note("s", [row[0] for row in rows])
+    mark_stale([row[1] for row in rows])
     db.session.execute(update(Session).where(*where).values(active_organization_id=None))
     forget_memberships()
 

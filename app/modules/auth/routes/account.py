@@ -27,6 +27,7 @@ from app.modules.auth.routes.common import (
 )
 from app.modules.auth.serializers import iso
 from app.modules.auth.sessions import invalidate_user, is_fresh, revoke_user_sessions
+from app.modules.auth.single_use import forget_reset_tokens
 
 INVALID_PASSWORD = ApiError(400, "INVALID_PASSWORD", "Invalid password")
 
@@ -99,6 +100,7 @@ def change_password(body: s.ChangePasswordBody) -> ResponseReturnValue:
     # Better than better-auth: a password change always ends every session (OWASP Session
     # Management: renew on privilege change) and issues a fresh one to the caller.
     revoke_user_sessions(user.id)
+    forget_reset_tokens(user.id)  # a reset link mailed before the change must not undo it
     token, _ = start_session(user, dont_remember=resolved.dont_remember)
     db.session.commit()
     audit_logger.log_async(actor_id=user.id, action="user.password_change", resource_type="user", resource_id=user.id)
@@ -127,6 +129,8 @@ def verify_password(body: s.VerifyPasswordBody) -> ResponseReturnValue:
 )
 def delete_user(body: s.DeleteUserBody) -> ResponseReturnValue:
     resolved = require_session()
+    if not settings().auth.delete_user.enabled:  # better-auth: the session first, then 404 when off
+        raise ApiError(404, "NOT_FOUND", "Not found")
     if body.password is not None:
         _check_password(resolved.user_id, body.password)
     elif not is_fresh(resolved):

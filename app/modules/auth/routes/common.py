@@ -8,8 +8,14 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.core.errors import ApiError
-from app.modules.auth.cookies import clear_session_cookies, set_session_cookie
-from app.modules.auth.identity import resolve_identity
+from app.modules.auth.cookies import (
+    SESSION_TOKEN,
+    clear_session_cookies,
+    cookie_name,
+    read_signed_cookie,
+    set_session_cookie,
+)
+from app.modules.auth.identity import raise_if_unavailable, resolve_identity
 from app.modules.auth.models import User
 from app.modules.auth.passwords import PasswordHasher
 from app.modules.auth.protection import protect
@@ -20,6 +26,26 @@ R = TypeVar("R", bound=BaseResponse)
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 bp.before_request(protect)
+
+
+@bp.after_request
+def _clear_dead_session(response: Response) -> Response:
+    """A route that looked for a session and found the presented one dead (revoked, expired) clears
+    the cookies, whatever it answers, as better-auth's session lookup does on every endpoint that
+    needs one; a cookie whose signature does not verify is none of ours to touch. A bearer token
+    stands for the cookie in better-auth (its plugin turns it into one): cleared too."""
+    if not g.get("auth_resolved") or g.get("auth_session") is not None or g.get("user") is not None:
+        return response
+    if g.get("auth_unavailable"):
+        return response  # "cannot tell" is not "dead": an outage never clears a cookie
+    session_cookie = cookie_name(SESSION_TOKEN) + "="
+    if any(line.startswith(session_cookie) for line in response.headers.getlist("Set-Cookie")):
+        return response  # the route set or cleared it itself
+    bearer = request.headers.get("Authorization", "")[:7].lower() == "bearer "
+    if bearer or read_signed_cookie(request, SESSION_TOKEN) is not None:
+        clear_session_cookies(response)
+    return response
+
 
 TAGS = ["Auth"]
 
@@ -50,6 +76,7 @@ def banned_user() -> ApiError:
 def require_session() -> ResolvedSession:
     resolved = resolve_identity()
     if resolved is None:
+        raise_if_unavailable()
         raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
     return resolved
 

@@ -16,7 +16,7 @@ from app.modules import audit_logger
 from app.modules.auth import schemas as s
 from app.modules.auth.cookies import token_from_request
 from app.modules.auth.crypto import generate_id, hash_token
-from app.modules.auth.identity import resolve_identity
+from app.modules.auth.identity import raise_if_unavailable, resolve_identity
 from app.modules.auth.models import Account, User, utcnow
 from app.modules.auth.passwords import check_password_length
 from app.modules.auth.routes.common import (
@@ -33,6 +33,7 @@ from app.modules.auth.routes.common import (
 )
 from app.modules.auth.routes.verification import send_verification_mail
 from app.modules.auth.sessions import revoke_by_hash
+from app.modules.auth.sign_in_guard import sign_in_guard
 
 INVALID_CREDENTIALS = ApiError(401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password")
 
@@ -152,23 +153,26 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
     except ValueError:
         raise ApiError(400, "INVALID_EMAIL", "Invalid email") from None
     _check_callback(body.callback_url, "INVALID_CALLBACK_URL")
-    lockout = current_app.extensions.get("auth.lockout")
-    if lockout is not None and lockout.is_locked(body.email):
-        hasher().dummy_verify(body.password)  # a locked account answers like a wrong password, in time too
-        audit_logger.log_async(
-            actor_id=None, action="auth.sign_in.locked", resource_type="user", details={"email": body.email}
-        )
-        raise INVALID_CREDENTIALS
+    guard = sign_in_guard()
+    attempt = guard.attempt(body.email) if guard is not None else None
+    if guard is not None and attempt is not None:
+        if guard.refused(attempt):
+            hasher().dummy_verify(body.password)  # a locked account answers like a wrong password, in time too
+            audit_logger.log_async(
+                actor_id=None, action="auth.sign_in.locked", resource_type="user", details={"email": body.email}
+            )
+            raise INVALID_CREDENTIALS
+        guard.slow_down(attempt)
     user = _credential_user(body.email, body.password)
     if user is None:
-        if lockout is not None:
-            lockout.record_failure(body.email)
+        if guard is not None and attempt is not None:
+            guard.failed(attempt)
         audit_logger.log_async(
             actor_id=None, action="auth.sign_in.failure", resource_type="user", details={"email": body.email}
         )
         raise INVALID_CREDENTIALS
-    if lockout is not None:
-        lockout.reset(body.email)
+    if guard is not None and attempt is not None:
+        guard.succeeded(attempt)
     if user.is_banned():
         db.session.rollback()
         raise banned_user()
@@ -200,6 +204,7 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
 @endpoint(summary="Sign out: the session dies", tags=TAGS, body=s.SignOutBody, response=s.SuccessResponse)
 def sign_out(body: s.SignOutBody) -> ResponseReturnValue:
     resolved = resolve_identity()
+    raise_if_unavailable()  # a sign-out that cannot be applied is not reported as done
     if resolved is not None:
         revoke_by_hash([resolved.token_hash])
         db.session.commit()

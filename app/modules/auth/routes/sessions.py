@@ -18,7 +18,7 @@ from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth import schemas as s
 from app.modules.auth.crypto import hash_token
-from app.modules.auth.identity import resolve_identity
+from app.modules.auth.identity import raise_if_unavailable, resolve_identity
 from app.modules.auth.models import Session, utcnow
 from app.modules.auth.routes.common import (
     TAGS,
@@ -48,6 +48,7 @@ def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
     auth_error = g.get("auth_error")
     if auth_error is not None:  # a credential was presented and refused (e.g. a revoked API key)
         raise auth_error
+    raise_if_unavailable()  # the database is down: 503, and the cookie stays
     if resolved is None and g.get("user") is not None:
         # Identified by another credential (API key): its resolver built a session-shaped g.session.
         response = json_response({"session": g.session, "user": g.user.json})

@@ -15,7 +15,8 @@ from urllib.parse import urlencode, urljoin
 import jwt
 from flask import current_app, redirect
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.core.api import endpoint
 from app.core.errors import ApiError
@@ -38,12 +39,12 @@ from app.modules.auth.routes.common import (
     with_session_cookie,
 )
 from app.modules.auth.sessions import invalidate_user, revoke_user_sessions
+from app.modules.auth.single_use import RESET_PREFIX, consume, forget_reset_tokens
 
 log = logging.getLogger(__name__)
 
 VERIFY_EXPIRES_IN = 3600
 RESET_EXPIRES_IN = 3600
-RESET_PREFIX = "reset-password:"
 RESET_MESSAGE = "If this email exists in our system, check your email for the reset link"
 
 
@@ -119,7 +120,11 @@ def _verify_error(code: str, message: str, callback_url: str | None, status: int
     tags=TAGS,
     query=s.VerifyEmailQuery,
     response=s.VerifyEmailResponse,
-    responses={302: "Redirect to callbackURL"},
+    responses={
+        302: "Redirect to callbackURL",
+        401: "Invalid or expired token, or the user is gone",
+        403: "Untrusted callback URL",
+    },
 )
 def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
     _check_url(query.callback_url, "INVALID_CALLBACK_URL")
@@ -140,12 +145,30 @@ def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
         new_email = str(claims.get("updateTo", ""))
         if db.session.scalar(select(User.id).where(User.email == new_email)):
             return _verify_error("USER_ALREADY_EXISTS", "User already exists", query.callback_url, 400)
-        user.email = new_email
+        # The link is spent by the change itself: a compare-and-set on the old address, so of racing
+        # requests with one link only one changes the email (and the old address's links die).
+        try:
+            won = db.session.execute(
+                update(User)
+                .where(User.id == user.id, User.email == claims.get("email"))
+                .values(email=new_email, email_verified=True, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+        except IntegrityError:  # the new address was taken meanwhile
+            db.session.rollback()
+            return _verify_error("USER_ALREADY_EXISTS", "User already exists", query.callback_url, 400)
+        if won != 1:
+            db.session.rollback()
+            return _verify_error("USER_NOT_FOUND", "User not found", query.callback_url)
+        invalidate_user(user.id)
+        db.session.commit()
+        db.session.refresh(user)
         audit_logger.log_async(actor_id=user.id, action="user.email_change", resource_type="user", resource_id=user.id)
-    user.email_verified = True
-    user.updated_at = utcnow()
-    invalidate_user(user.id)
-    db.session.commit()
+    else:
+        user.email_verified = True
+        user.updated_at = utcnow()
+        invalidate_user(user.id)
+        db.session.commit()
     response = redirect(query.callback_url, code=302) if query.callback_url else json_response(
         {"status": True, "user": None}
     )
@@ -234,7 +257,7 @@ def _live_reset(token: str) -> Verification | None:
     summary="Follow a reset link: redirects to callbackURL with the token (or an error)",
     tags=TAGS,
     query=s.ResetPasswordTokenQuery,
-    responses={302: "Redirect to callbackURL"},
+    responses={302: "Redirect to callbackURL", 403: "Untrusted callback URL"},
     response=None,
 )
 def reset_password_callback(token: str, query: s.ResetPasswordTokenQuery) -> ResponseReturnValue:
@@ -259,11 +282,13 @@ def reset_password(body: s.ResetPasswordBody) -> ResponseReturnValue:
     cfg = settings()
     token = body.token or request.args.get("token", "")
     check_password_length(body.new_password, cfg.auth.min_password_length, cfg.auth.max_password_length)
-    row = _live_reset(token) if token and len(token) <= 256 else None
-    if row is None:
+    # Consumed by one DELETE ... RETURNING: of racing requests with this token, one goes on.
+    spent = consume(RESET_PREFIX + hash_token(token)) if token and len(token) <= 256 else None
+    if spent is None or not spent.live:
+        db.session.commit()  # an expired row stays deleted
         raise ApiError(400, "INVALID_TOKEN", "Invalid token")
-    user_id = row.value
-    db.session.execute(delete(Verification).where(Verification.id == row.id))
+    user_id = spent.value
+    forget_reset_tokens(user_id)  # older links of this user die with this one
     account = db.session.scalar(select(Account).where(Account.user_id == user_id, Account.provider_id == "credential"))
     now = utcnow()
     if account is None:

@@ -82,6 +82,8 @@ def start_challenge(user: User, *, dont_remember: bool) -> Response:
         updated_at=now,
     ))
     methods = ["totp"] if _has_verified_totp(user.id) else []
+    if options.otp_enabled:
+        methods.append("otp")
     response = jsonify({"twoFactorRedirect": True, "twoFactorMethods": methods})
     # As better-auth: the session cookies go, dont_remember stays (it belongs to the sign-in).
     delete_cookie(response, SESSION_TOKEN)
@@ -172,6 +174,14 @@ def _trusted_row(user_id: str) -> Verification | None:
     return row
 
 
+def _spend(row: Verification) -> bool:
+    """Delete the trusted-device row; True when this request deleted it (single use, like every secret)."""
+    result = db.session.execute(
+        delete(Verification).where(Verification.id == row.id).execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def forget_devices(user_id: str) -> None:
     """Every trusted device of the user stops being trusted (2FA disabled; caller commits)."""
     db.session.execute(
@@ -184,8 +194,8 @@ def sign_in_hook(user: User, body: Any) -> Response | None:
     if not user.two_factor_enabled:
         return None
     trusted = _trusted_row(user.id)
-    if trusted is not None:
-        db.session.delete(trusted)  # rotated on every use: a copied cookie works at most once more
+    # Rotated on every use, by a conditional delete: of racing sign-ins with one cookie, one passes.
+    if trusted is not None and _spend(trusted):
 
         @after_this_request
         def _rotate(response: Response) -> Response:

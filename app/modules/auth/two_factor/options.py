@@ -28,6 +28,13 @@ class TwoFactorOptions(BaseSettings):
     #: Codes tried per challenge before a new sign-in is needed.
     max_attempts: int = Field(default=5, ge=1, le=20)
     trust_device_max_age: int = Field(default=2_592_000, ge=60, le=34_560_000)
+    #: The OTP method (better-auth ``otpOptions``): codes sent by mail through the project's mailer.
+    otp_enabled: bool = False
+    #: How long a mailed code works, seconds (better-auth: 3 minutes).
+    otp_period: int = Field(default=180, ge=30, le=3600)
+    otp_digits: int = Field(default=6, ge=6, le=10)
+    #: Wrong codes per mailed code before a new one must be requested (better-auth ``allowedAttempts``).
+    otp_allowed_attempts: int = Field(default=5, ge=1, le=20)
 
     @classmethod
     def for_app(cls, app: Flask) -> TwoFactorOptions:

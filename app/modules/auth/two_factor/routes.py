@@ -75,7 +75,7 @@ def _secret() -> str:
     return secret
 
 
-def _lockout() -> AccountLockout | None:
+def two_factor_lockout() -> AccountLockout | None:
     lockout: AccountLockout | None = current_app.extensions.get("auth.lockout")
     return lockout
 
@@ -144,7 +144,7 @@ def _accept_backup_code(row: TwoFactor, code: str) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
-def _rotate(resolved: ResolvedSession, user: User) -> str:
+def rotate_session(resolved: ResolvedSession, user: User) -> str:
     """A new session in place of the caller's (same remember-me, organization, impersonator)."""
     revoke_by_hash([resolved.token_hash])
     token, session = start_session(user, dont_remember=resolved.dont_remember)
@@ -153,7 +153,7 @@ def _rotate(resolved: ResolvedSession, user: User) -> str:
     return token
 
 
-def _token_and_user(token: str | None, user: User) -> Response:
+def token_and_user(token: str | None, user: User) -> Response:
     return json_response({"token": token, "user": user_json(user)})
 
 
@@ -164,7 +164,7 @@ def _challenge_gate(challenge: Challenge, row: TwoFactor | None, not_enabled: Ap
     """Checks before a code is even looked at: 2FA set up, account not locked, attempts left."""
     if row is None or not row.verified:
         raise not_enabled
-    lockout = _lockout()
+    lockout = two_factor_lockout()
     if lockout is not None and lockout.is_locked(lock_key(challenge.user.id)):
         audit_logger.log_async(actor_id=challenge.user.id, action="2fa.locked", resource_type="user",
                                resource_id=challenge.user.id)
@@ -173,9 +173,9 @@ def _challenge_gate(challenge: Challenge, row: TwoFactor | None, not_enabled: Ap
     return row
 
 
-def _refuse(challenge: Challenge, error: ApiError, method: str) -> ApiError:
+def refuse(challenge: Challenge, error: ApiError, method: str) -> ApiError:
     db.session.rollback()
-    lockout = _lockout()
+    lockout = two_factor_lockout()
     if lockout is not None:
         lockout.record_failure(lock_key(challenge.user.id))
     audit_logger.log_async(actor_id=challenge.user.id, action="2fa.failure", resource_type="user",
@@ -183,11 +183,8 @@ def _refuse(challenge: Challenge, error: ApiError, method: str) -> ApiError:
     return error
 
 
-def _complete_sign_in(challenge: Challenge, *, trust: bool, method: str) -> Response:
+def complete_sign_in(challenge: Challenge, *, trust: bool, method: str) -> Response:
     user = challenge.user
-    lockout = _lockout()
-    if lockout is not None:
-        lockout.reset(lock_key(user.id))
     if not end_challenge(challenge):  # another request completed this challenge first
         db.session.rollback()
         raise ApiError(401, "INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
@@ -195,7 +192,7 @@ def _complete_sign_in(challenge: Challenge, *, trust: bool, method: str) -> Resp
         db.session.commit()
         raise banned_user()
     token, _ = start_session(user, dont_remember=challenge.dont_remember)
-    response = _token_and_user(token, user)
+    response = token_and_user(token, user)
     with_session_cookie(response, token, dont_remember=challenge.dont_remember)
     delete_cookie(response, CHALLENGE_COOKIE)
     if trust:
@@ -203,6 +200,9 @@ def _complete_sign_in(challenge: Challenge, *, trust: bool, method: str) -> Resp
         if challenge.dont_remember:
             delete_cookie(response, DONT_REMEMBER)
     db.session.commit()
+    lockout = two_factor_lockout()
+    if lockout is not None:  # after the commit: without Redis the counters are in the database too
+        lockout.reset(lock_key(user.id))
     audit_logger.log_async(actor_id=user.id, action="auth.sign_in", resource_type="user", resource_id=user.id,
                            details={"second_factor": method, "trust_device": trust})
     return response
@@ -263,8 +263,8 @@ def verify_totp(body: s.VerifyTotpBody) -> ResponseReturnValue:
         challenge = load_challenge()
         row = _challenge_gate(challenge, _row(challenge.user.id), TOTP_NOT_ENABLED)
         if not _accept_totp(row, body.code):
-            raise _refuse(challenge, INVALID_CODE, "totp")
-        return _complete_sign_in(challenge, trust=body.trust_device, method="totp")
+            raise refuse(challenge, INVALID_CODE, "totp")
+        return complete_sign_in(challenge, trust=body.trust_device, method="totp")
     user = current_user_row(resolved)
     own = _row(user.id)
     if own is None:
@@ -281,12 +281,12 @@ def verify_totp(body: s.VerifyTotpBody) -> ResponseReturnValue:
             user.two_factor_enabled = True
             user.updated_at = utcnow()
             invalidate_user(user.id)
-            token = _rotate(resolved, user)
+            token = rotate_session(resolved, user)
             rotated = True
     db.session.commit()
     if rotated:
         audit_logger.log_async(actor_id=user.id, action="2fa.enable", resource_type="user", resource_id=user.id)
-    response = _token_and_user(token, user)
+    response = token_and_user(token, user)
     if rotated:
         with_session_cookie(response, token, dont_remember=resolved.dont_remember)
     return response
@@ -303,11 +303,11 @@ def verify_backup_code(body: s.VerifyBackupCodeBody) -> ResponseReturnValue:
         challenge = load_challenge()
         row = _challenge_gate(challenge, _row(challenge.user.id), BACKUP_CODES_NOT_ENABLED)
         if not _accept_backup_code(row, body.code):
-            raise _refuse(challenge, INVALID_BACKUP_CODE, "backup_code")
+            raise refuse(challenge, INVALID_BACKUP_CODE, "backup_code")
         if body.disable_session:
             db.session.commit()
-            return _token_and_user(None, challenge.user)
-        return _complete_sign_in(challenge, trust=body.trust_device, method="backup_code")
+            return token_and_user(None, challenge.user)
+        return complete_sign_in(challenge, trust=body.trust_device, method="backup_code")
     user = current_user_row(resolved)
     own = _row(user.id)
     if own is None:
@@ -317,7 +317,7 @@ def verify_backup_code(body: s.VerifyBackupCodeBody) -> ResponseReturnValue:
         raise INVALID_BACKUP_CODE
     db.session.commit()
     audit_logger.log_async(actor_id=user.id, action="2fa.backup_code_used", resource_type="user", resource_id=user.id)
-    return _token_and_user(resolved.token, user)
+    return token_and_user(resolved.token, user)
 
 
 @bp.post("/two-factor/generate-backup-codes", endpoint="two_factor_generate_backup_codes")
@@ -358,7 +358,7 @@ def disable(body: s.PasswordBody) -> ResponseReturnValue:
         db.session.delete(row)
     forget_devices(user.id)
     invalidate_user(user.id)
-    token = _rotate(resolved, user)
+    token = rotate_session(resolved, user)
     db.session.commit()
     audit_logger.log_async(actor_id=user.id, action="2fa.disable", resource_type="user", resource_id=user.id)
     response = with_session_cookie(json_response({"status": True}), token, dont_remember=resolved.dont_remember)

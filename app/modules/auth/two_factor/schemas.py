@@ -27,6 +27,15 @@ class VerifyTotpBody(ApiModel):
     trust_device: bool = Field(default=False, alias="trustDevice")
 
 
+class SendOtpBody(ApiModel):
+    trust_device: bool | None = Field(default=None, alias="trustDevice")
+
+
+class VerifyOtpBody(ApiModel):
+    code: Code
+    trust_device: bool = Field(default=False, alias="trustDevice")
+
+
 class VerifyBackupCodeBody(ApiModel):
     code: Code
     disable_session: bool = Field(default=False, alias="disableSession")

@@ -1,0 +1,39 @@
+"""The magic-link plugin's settings (``AUTH__MAGIC_LINK__*``), better-auth's ``magicLink()`` options.
+
+Defaults are better-auth 1.7's: links live 300 s; 5 requests per 60 s and client on
+``sign-in/magic-link`` and ``magic-link/verify``; an unknown address gets an account when it follows
+its link (``disable_sign_up=false``). ``address_max`` per ``address_window`` is ours: links mailed
+to one address from any number of clients (0 switches it off).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config import load_section
+
+ENV_PREFIX = "AUTH__MAGIC_LINK__"
+EXTENSION = "auth.magic_link.settings"
+
+
+class MagicLinkSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
+    )
+
+    enabled: bool = False
+    expires_in: int = Field(default=300, ge=1, le=86_400, description="seconds")
+    #: better-auth ``disableSignUp``: following a link for an unknown address creates no user.
+    disable_sign_up: bool = False
+    rate_limit_window: int = Field(default=60, ge=1)
+    rate_limit_max: int = Field(default=5, ge=1)
+    address_window: int = Field(default=600, ge=1)
+    address_max: int = Field(default=5, ge=0)
+
+
+def load_settings(app: Flask) -> MagicLinkSettings:
+    settings = load_section(MagicLinkSettings, app.config.get("SETTINGS_OVERRIDES"))
+    app.extensions[EXTENSION] = settings
+    return settings

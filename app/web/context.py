@@ -1,0 +1,115 @@
+"""What every page shares: the signed-in user, which areas are on, the sign-in requirement, and
+the one rule for where a sign-in may send the browser afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+from app.web import bp
+
+F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
+
+
+def auth_enabled() -> bool:
+    enabled: bool = current_app.config["SETTINGS"].modules.auth
+    return enabled
+
+
+def keycloak_enabled() -> bool:
+    settings = current_app.config["SETTINGS"]
+    return bool(settings.modules.auth and settings.keycloak.enabled)
+
+
+def signed_in_user() -> Any:
+    """The signed-in user (``AuthUser``), or None when anonymous or when the auth module is off."""
+    if not auth_enabled():
+        return None
+    from flask_login import current_user
+
+    return current_user if current_user.is_authenticated else None
+
+
+def current_session() -> Any:
+    """The better-auth session behind the request (``ResolvedSession``) or None."""
+    if not auth_enabled():
+        return None
+    from app.modules.auth.identity import resolve_identity
+
+    return resolve_identity()
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A path on this site to return to after sign-in, else ``default``.
+
+    Only a local absolute path is accepted: no scheme, no host, no ``//`` or ``/\\`` (browsers read
+    both as another host), no control characters (OWASP Unvalidated Redirects and Forwards).
+    """
+    if not value or len(value) > 2048 or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return default
+    if any(ord(ch) < 32 or ch == "\\" for ch in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return default
+    return value
+
+
+def requires_auth_module(view: F) -> F:
+    """404 when the auth module is off: its pages do not exist then."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        if not auth_enabled():
+            abort(404)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def login_required(view: F) -> F:
+    """Flask-Login's rule for pages: anonymous visitors go to sign-in, which brings them back here.
+
+    A session that is not a cookie session (an API key, a bearer token) does not count: pages are
+    for browsers, and their forms are protected by the CSRF token bound to the cookie session.
+    """
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        from flask import g
+        from flask_login import current_user
+
+        if not auth_enabled():
+            abort(404)
+        if not current_user.is_authenticated or g.get("auth_source") != "cookie":
+            target = request.full_path.rstrip("?") if request.method == "GET" else request.path
+            return redirect(url_for("web.sign_in", next=safe_next(target)))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+@bp.context_processor
+def _globals() -> dict[str, Any]:
+    session = current_session() if auth_enabled() else None
+    impersonated = bool(session is not None and session.session.get("impersonatedBy"))
+    user = signed_in_user()
+    admin = False
+    if user is not None:
+        from app.modules.auth.admin.access import has_permission
+
+        admin = has_permission(user.id, user.json.get("role"), {"user": ["list"]})
+    return {
+        "is_admin": admin,
+        "audit_enabled": bool(current_app.config["SETTINGS"].modules.audit),
+        "auth_enabled": auth_enabled(),
+        "keycloak_enabled": keycloak_enabled(),
+        "user": user,
+        "impersonating": impersonated,
+        "app_name": current_app.config["SETTINGS"].auth.app_name,
+    }

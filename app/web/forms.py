@@ -1,0 +1,160 @@
+"""The pages' forms (Flask-WTF: each carries the CSRF token of the server-side session).
+
+Field names are the API's body fields in snake_case; :func:`body_of` turns a form into the API's
+JSON body. Browser-side limits (``required``, ``maxlength``) only help: the API's models decide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+
+_PASSWORD = [DataRequired("Enter your password.")]
+
+
+class SignInForm(FlaskForm):  # type: ignore[misc]
+    email = EmailField("Email", [DataRequired("Enter your email address."), Email("Enter a valid email address.")])
+    password = PasswordField("Password", _PASSWORD)
+    remember_me = BooleanField("Keep me signed in", default=True)
+    next = HiddenField()
+
+
+class SignUpForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Name", [DataRequired("Enter your name."), Length(max=255)])
+    email = EmailField("Email", [DataRequired("Enter your email address."), Email("Enter a valid email address.")])
+    password = PasswordField("Password", [DataRequired("Choose a password.")])
+
+
+class TotpForm(FlaskForm):  # type: ignore[misc]
+    code = StringField("Code from your authenticator app", [DataRequired("Enter the 6-digit code.")])
+    trust_device = BooleanField("Trust this device for 30 days")
+
+
+class BackupCodeForm(FlaskForm):  # type: ignore[misc]
+    code = StringField("Backup code", [DataRequired("Enter one of your backup codes.")])
+    trust_device = BooleanField("Trust this device for 30 days")
+
+
+class EmailForm(FlaskForm):  # type: ignore[misc]
+    email = EmailField("Email", [DataRequired("Enter your email address."), Email("Enter a valid email address.")])
+
+
+class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
+    token = HiddenField()
+    new_password = PasswordField("New password", [DataRequired("Choose a new password.")])
+    confirm = PasswordField("Repeat the new password", [EqualTo("new_password", "The two passwords differ.")])
+
+
+class ProfileForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Name", [DataRequired("Enter your name."), Length(max=255)])
+    firstname = StringField("First name", [Optional(), Length(max=255)])
+    lastname = StringField("Last name", [Optional(), Length(max=255)])
+    bio = TextAreaField("About you", [Optional(), Length(max=2000)])
+
+
+class ChangeEmailForm(FlaskForm):  # type: ignore[misc]
+    new_email = EmailField("New email", [DataRequired("Enter the new address."), Email("Enter a valid email address.")])
+
+
+class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
+    current_password = PasswordField("Current password", [DataRequired("Enter your current password.")])
+    new_password = PasswordField("New password", [DataRequired("Choose a new password.")])
+    confirm = PasswordField("Repeat the new password", [EqualTo("new_password", "The two passwords differ.")])
+    revoke_other_sessions = BooleanField("Sign out everywhere else")
+
+
+class PasswordForm(FlaskForm):  # type: ignore[misc]
+    """A password to confirm a sensitive step (two-factor on, off, new backup codes)."""
+
+    password = PasswordField("Password", _PASSWORD)
+
+
+class ActionForm(FlaskForm):  # type: ignore[misc]
+    """A button that changes something: only the CSRF token (and an optional target id)."""
+
+    target = HiddenField()
+
+
+class ApiKeyCreateForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Name", [DataRequired("Give the key a name."), Length(max=255)])
+    expires_in_days = IntegerField(
+        "Expires after (days)", [Optional(), NumberRange(1, 3650, "Enter a number of days from 1 to 3650.")]
+    )
+
+
+class ApiKeyUpdateForm(FlaskForm):  # type: ignore[misc]
+    target = HiddenField()
+    name = StringField("Name", [DataRequired("Give the key a name."), Length(max=255)])
+    enabled = BooleanField("Enabled")
+
+
+def show_errors(form: FlaskForm, outcome: Any, fields: dict[str, str] | None = None) -> str | None:
+    """Put an API refusal next to the field it is about; return what belongs to no field.
+
+    ``fields`` maps API error codes to form fields (``{"INVALID_PASSWORD": "password"}``); input the
+    API's model refused lands on its field by name.
+    """
+    for name, message in outcome.field_errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+    name = (fields or {}).get(outcome.code)
+    field = getattr(form, name, None) if name else None
+    if field is not None:
+        field.errors = [*field.errors, outcome.message]
+        return None
+    return None if outcome.field_errors else outcome.message
+
+
+class AdminCreateUserForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Name", [DataRequired("Enter a name."), Length(max=255)])
+    email = EmailField("Email", [DataRequired("Enter an email address."), Email("Enter a valid email address.")])
+    password = PasswordField("Password", [DataRequired("Choose a password.")])
+    role = StringField("Role", [Optional(), Length(max=255)], default="user")
+
+
+class BanForm(FlaskForm):  # type: ignore[misc]
+    reason = StringField("Reason", [Optional(), Length(max=1000)])
+    expires_in_days = IntegerField(
+        "Ban for (days)", [Optional(), NumberRange(1, 3650, "Enter a number of days from 1 to 3650.")]
+    )
+
+
+class RoleForm(FlaskForm):  # type: ignore[misc]
+    role = StringField("Role", [DataRequired("Enter a role."), Length(max=255)])
+
+
+class SetPasswordForm(FlaskForm):  # type: ignore[misc]
+    new_password = PasswordField("New password", [DataRequired("Choose a password.")])
+
+
+#: The organization roles a page offers (the application's access control defines them).
+ROLE_CHOICES = [SelectChoice("member", "Member"), SelectChoice("admin", "Admin"), SelectChoice("owner", "Owner")]
+
+
+class OrganizationForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Organization name", [DataRequired("Enter a name."), Length(max=255)])
+    slug = StringField("Short name (in addresses)", [DataRequired("Enter a short name."), Length(max=255)])
+
+
+class InviteForm(FlaskForm):  # type: ignore[misc]
+    email = EmailField("Email", [DataRequired("Enter an email address."), Email("Enter a valid email address.")])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class MemberRoleForm(FlaskForm):  # type: ignore[misc]
+    target = HiddenField()
+    role = SelectField("Role", choices=ROLE_CHOICES)
