@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, session
 from flask_session import Session
 from flask_session.base import ServerSideSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
@@ -72,3 +72,14 @@ def init_session(app: Flask) -> None:
         Session(app)
     else:
         app.session_interface = DatabaseSessionInterface(app)
+
+
+def renew() -> None:
+    """A new page-session id when who is signed in changes (sign-in, sign-out): an id planted in
+    the browser before (session fixation) is worth nothing after (OWASP Session Management Cheat
+    Sheet, "Renew the Session ID After Any Privilege Level Change"). The contents stay."""
+    interface: Any = current_app.session_interface
+    if isinstance(interface, ServerSideSessionInterface):
+        if not session:
+            session["renewed"] = True  # regenerate() leaves an empty session as it is
+        interface.regenerate(session)

@@ -203,6 +203,84 @@ def test_the_owner_of_an_unverified_address_takes_it_back(smtp_app: SmtpApp) -> 
         assert db.session.scalars(select(Account).where(Account.user_id == user.id)).all() == []
 
 
+def _plant_credentials(app: Flask, email: str) -> str:
+    """What a squatter sets up on an unverified account: an API key and a second factor."""
+    from app.modules.auth.api_key.models import ApiKey
+    from app.modules.auth.two_factor.models import TwoFactor
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user is not None and not user.email_verified
+        db.session.add(ApiKey(id="squat-key", reference_id=user.id, key="squat-hash"))
+        db.session.add(TwoFactor(id="squat-2fa", secret="x", backup_codes="[]", user_id=user.id, verified=True))
+        user.two_factor_enabled = True
+        db.session.commit()
+        return user.id
+
+
+def _planted(app: Flask, user_id: str) -> tuple[int, int, bool]:
+    from app.modules.auth.api_key.models import ApiKey
+    from app.modules.auth.two_factor.models import TwoFactor
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        keys = len(db.session.scalars(select(ApiKey).where(ApiKey.reference_id == user_id)).all())
+        factors = len(db.session.scalars(select(TwoFactor).where(TwoFactor.user_id == user_id)).all())
+        return keys, factors, bool(user.two_factor_enabled)
+
+
+def test_proving_the_mailbox_removes_the_squatters_api_keys_and_second_factor(smtp_app: SmtpApp) -> None:
+    app, box = smtp_app(**ON)
+    sign_up(app.test_client(), "squat@example.com", "attacker password")
+    user_id = _plant_credentials(app, "squat@example.com")
+    owner = app.test_client()
+    send(owner, "squat@example.com")
+    code = code_in(box.wait("squat@example.com"))
+    signed_in = post(owner, "/sign-in/email-otp", {"email": "squat@example.com", "otp": code})
+    assert signed_in.status_code == 200 and "token" in signed_in.json  # no squatter's challenge
+    assert _planted(app, user_id) == (0, 0, False)
+
+
+def test_a_password_reset_by_code_also_proves_the_mailbox(smtp_app: SmtpApp) -> None:
+    app, box = smtp_app(**ON)
+    sign_up(app.test_client(), "squat2@example.com", "attacker password")
+    user_id = _plant_credentials(app, "squat2@example.com")
+    owner = app.test_client()
+    post(owner, "/email-otp/request-password-reset", {"email": "squat2@example.com"})
+    code = code_in(box.wait("squat2@example.com"))
+    body = {"email": "squat2@example.com", "otp": code, "password": "the owner's passphrase"}
+    assert post(owner, "/email-otp/reset-password", body).json == {"success": True}
+    assert _planted(app, user_id) == (0, 0, False)
+    assert sign_in(app.test_client(), "squat2@example.com", "the owner's passphrase").status_code == 200
+
+
+def test_a_mailed_code_is_not_the_second_factor_of_a_mailed_sign_in(smtp_app: SmtpApp) -> None:
+    """The mailbox cannot be both factors: after a sign-in by email OTP the 2FA ``otp`` method
+    (a code by mail) is neither offered nor accepted."""
+    app, box = smtp_app(AUTH__TWO_FACTOR__OTP_ENABLED="true", **ON)
+    client = app.test_client()
+    sign_up(client, "both@example.com")
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "both@example.com"))
+        assert user is not None
+        user.two_factor_enabled = True
+        user.email_verified = True
+        db.session.commit()
+    browser = app.test_client()
+    send(browser, "both@example.com")
+    code = code_in(box.wait("both@example.com"))
+    challenge = post(browser, "/sign-in/email-otp", {"email": "both@example.com", "otp": code})
+    assert challenge.json["twoFactorRedirect"] is True
+    assert "otp" not in challenge.json["twoFactorMethods"]
+    assert error(post(browser, "/two-factor/send-otp", {})) == (400, "OTP_NOT_ALLOWED")
+    assert error(post(browser, "/two-factor/verify-otp", {"code": "000000"})) == (400, "OTP_NOT_ALLOWED")
+    password_browser = app.test_client()
+    after_password = sign_in(password_browser, "both@example.com", PASSWORD)
+    assert "otp" in after_password.json["twoFactorMethods"]  # after a password it stays a factor
+    assert post(password_browser, "/two-factor/send-otp", {}).json == {"status": True}
+
+
 def test_a_two_factor_user_still_meets_the_challenge(smtp_app: SmtpApp) -> None:
     app, box = smtp_app(**ON)
     client = app.test_client()
@@ -220,11 +298,31 @@ def test_a_two_factor_user_still_meets_the_challenge(smtp_app: SmtpApp) -> None:
     assert response.json["twoFactorRedirect"] is True and "token" not in response.json
 
 
-def test_mails_per_address_are_limited_whatever_the_account(smtp_app: SmtpApp) -> None:
-    app, _ = smtp_app(AUTH__EMAIL_OTP__ADDRESS_MAX="2", **ON)
-    client = app.test_client()
+def test_mails_per_address_are_limited_silently_and_per_client(smtp_app: SmtpApp) -> None:
+    """Past the address's limit the answer is the same and no mail leaves; a flood from one client
+    does not stop the owner's own request from another network; all clients together are capped."""
+    app, box = smtp_app(AUTH__EMAIL_OTP__ADDRESS_MAX="2", **ON)
+    sign_up(app.test_client(), EMAIL)
+    box.settle()
+    before = len(box.to(EMAIL))
+    flooder = app.test_client()
     for address in ("nobody@example.com", EMAIL):
-        assert [send(client, address, "forget-password").status_code for _ in range(3)] == [200, 200, 429]
+        answers = [send(flooder, address, "sign-in") for _ in range(3)]
+        assert [(a.status_code, a.json) for a in answers] == [(200, {"success": True})] * 3
+    box.settle()
+    assert len(box.to(EMAIL)) == before + 2  # the third was answered alike and not sent
+
+    def from_network(n: int) -> Any:
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.0.0.{n}"
+        return send(client, EMAIL, "sign-in")
+
+    assert from_network(2).json == {"success": True}
+    box.wait(EMAIL, count=before + 3)  # the owner's own request still gets its code
+    for n in range(3, 10):
+        from_network(n)
+    box.settle()
+    assert len(box.to(EMAIL)) == before + 8  # 4 x 2 from all clients together, then no more
 
 
 def test_per_client_limit_of_better_auth(smtp_app: SmtpApp) -> None:

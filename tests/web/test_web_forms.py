@@ -76,6 +76,26 @@ def test_the_flask_session_stays_on_the_server(app: Any) -> None:
     assert "Your profile is saved." not in client.get("/account").text  # and shown once
 
 
+def test_the_page_session_id_is_renewed_at_sign_in_and_sign_out(app: Any) -> None:
+    """Session fixation (OWASP): a page-session id known before the sign-in is dead after it."""
+    signed_up(app.test_client())
+    client = app.test_client()
+    token = csrf(client.get("/sign-in").text)
+    planted = client.get_cookie("web_session")
+    assert planted is not None
+    answer = client.post("/sign-in", data={"csrf_token": token, "email": "ann@example.com", "password": PASSWORD})
+    assert answer.status_code == 303, answer.text
+    after_sign_in = client.get_cookie("web_session")
+    assert after_sign_in is not None and after_sign_in.value != planted.value
+    fixed = app.test_client()  # the attacker's browser, holding the planted id
+    fixed.set_cookie("web_session", planted.value)
+    assert fixed.get("/account").status_code == 302  # not signed in there, and nothing carried over
+    token = csrf(client.get("/account").text)
+    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 303
+    after_sign_out = client.get_cookie("web_session")
+    assert after_sign_out is None or after_sign_out.value != after_sign_in.value
+
+
 def test_a_template_folder_overrides_the_pages(make_app: Any, tmp_path: Path) -> None:
     (tmp_path / "web").mkdir()
     (tmp_path / "web" / "sign_in.html").write_text(

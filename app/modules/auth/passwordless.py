@@ -3,8 +3,9 @@
 - :func:`require_enabled`: a plugin's routes live on the shared auth blueprint, so a disabled
   plugin answers 404 as an unknown better-auth path does.
 - :func:`create_verified_user` / :func:`prove_email_ownership`: a mailed secret proves the mailbox.
-  An existing *unverified* account reached that way loses every password, OAuth link, passkey and
-  session it had before the proof (account pre-hijacking defence, Sudhodanan & Paverd 2022;
+  An existing *unverified* account reached that way (a passwordless sign-in, a password reset by
+  code) loses every password, OAuth link, passkey, API key, second factor and session it had
+  before the proof (account pre-hijacking defence, Sudhodanan & Paverd 2022;
   better-auth's ``revokeUnprovenAccountAccess``).
 - :func:`complete_sign_in`: a session like a password sign-in's, after the plugins' sign-in hooks
   (the two-factor challenge) unless the method is already multi-factor (a user-verified passkey).
@@ -99,13 +100,19 @@ def create_verified_user(email: str, name: str | None, image: str | None = None)
 
 
 def prove_email_ownership(user: User) -> None:
-    """The mailbox owner proved control: an unverified account is stripped of what predates it."""
+    """The mailbox owner proved control: an unverified account is stripped of what predates it,
+    since whoever created it may not be the mailbox owner (account pre-hijacking)."""
     if user.email_verified:
         return
+    from app.modules.auth.api_key.models import ApiKey
     from app.modules.auth.passkey.models import Passkey
+    from app.modules.auth.two_factor.models import TwoFactor
 
     db.session.execute(delete(Account).where(Account.user_id == user.id))
     db.session.execute(delete(Passkey).where(Passkey.user_id == user.id))
+    db.session.execute(delete(ApiKey).where(ApiKey.reference_id == user.id))
+    db.session.execute(delete(TwoFactor).where(TwoFactor.user_id == user.id))
+    user.two_factor_enabled = False
     revoke_user_sessions(user.id)
     user.email_verified = True
     user.updated_at = utcnow()
@@ -143,7 +150,7 @@ def sign_in(user: User, *, method: str, remember_me: bool = True, multi_factor: 
         db.session.rollback()
         raise banned_user()
     if not multi_factor:
-        body = SimpleNamespace(remember_me=remember_me)
+        body = SimpleNamespace(remember_me=remember_me, first_factor=method)
         for hook in current_app.extensions.get("auth.sign_in_hooks", ()):
             taken_over: Response | None = hook(user, body)
             if taken_over is not None:
@@ -188,26 +195,38 @@ def complete_sign_in(
 
 
 class AddressLimiter:
-    """At most ``max`` requests per ``window`` seconds for one address (its hash is the key)."""
+    """Mails to one address: at most ``max`` per ``window`` seconds from one client, and at most
+    ``CLIENTS * max`` from all clients together.
+
+    Over the limit the caller answers as usual and sends nothing (:meth:`hit` is False): a flood
+    learns nothing and the mailbox gets no more, while the owner asking from their own network is
+    not locked out by someone else's flood from one client (OWASP Authentication Cheat Sheet,
+    "Protect against automated attacks": no denial of service against the account's owner).
+    """
+
+    #: How many clients' worth of mails one address may receive per window.
+    CLIENTS = 4
 
     def __init__(self, name: str, window: int, max: int) -> None:
         """``max`` 0 switches the limit off."""
         self.item = RateLimitItemPerSecond(max, window, namespace=f"addr-{name}")
+        self.total = RateLimitItemPerSecond(max * self.CLIENTS, window, namespace=f"addr-all-{name}")
         self.name = name
 
     def __bool__(self) -> bool:
         return self.item.amount > 0
 
     def hit(self, address: str) -> bool:
-        """Count one request for ``address``; False when over the limit. On whatever
-        ``AUTH__RATE_LIMIT__ENABLED`` says: a mailbox flood is no less a flood in development."""
+        """Count one mail to ``address`` from this request's client; False when it must not go. On
+        whatever ``AUTH__RATE_LIMIT__ENABLED`` says: a mailbox flood is no less a flood in development."""
         if self.item.amount <= 0:
             return True
+        from app.modules.auth.client_ip import rate_limit_key_ip
+        from app.modules.auth.routes.common import client_ip
+
         limiter = FixedWindowRateLimiter(counter_storage(current_app))
         try:
-            return bool(limiter.hit(self.item, hash_token(address)))
+            this_client = limiter.hit(self.item, hash_token(f"{address}\x00{rate_limit_key_ip(client_ip())}"))
+            return bool(this_client and limiter.hit(self.total, hash_token(address)))
         except Exception:  # noqa: BLE001 - counters down: serve rather than fail every request
             return True
-
-    def refuse(self) -> ApiError:
-        return ApiError(429, "TOO_MANY_REQUESTS", "Too many requests. Please try again later.")

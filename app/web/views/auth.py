@@ -11,6 +11,7 @@ from app.web import bp
 from app.web.calls import Outcome, call, carry_cookies
 from app.web.context import keycloak_enabled, requires_auth_module, safe_next, signed_in_user
 from app.web.forms import BackupCodeForm, EmailForm, ResetPasswordForm, SignInForm, SignUpForm, TotpForm, show_errors
+from app.web.session_store import renew
 
 #: Where, in the Flask session, a sign-in waiting for its second factor keeps its return address.
 PENDING_NEXT = "web.pending_next"
@@ -21,6 +22,12 @@ PASSWORD_ERRORS = {"PASSWORD_TOO_SHORT": "password", "PASSWORD_TOO_LONG": "passw
 def _go(outcome: Outcome, target: str) -> ResponseReturnValue:
     """Redirect (303: the browser GETs the next page) with the cookies the API call set."""
     return carry_cookies(outcome.response, redirect(target, code=303))
+
+
+def _signed_in(outcome: Outcome, target: str) -> ResponseReturnValue:
+    """:func:`_go` after a completed sign-in, on a new page-session id."""
+    renew()
+    return _go(outcome, target)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -43,7 +50,7 @@ def sign_in() -> ResponseReturnValue:
             session[PENDING_NEXT] = target
             return _go(outcome, url_for("web.two_factor_challenge"))
         if outcome.ok:
-            return _go(outcome, target)
+            return _signed_in(outcome, target)
         error = show_errors(form, outcome)
         if outcome.code == "EMAIL_NOT_VERIFIED":
             error = "Your email address is not verified yet. Follow the link we mailed you, or ask for a new one below."
@@ -66,7 +73,7 @@ def two_factor_challenge() -> ResponseReturnValue:
             body={"code": submitted.code.data.strip(), "trustDevice": submitted.trust_device.data},
         )
         if outcome.ok:
-            return _go(outcome, safe_next(session.pop(PENDING_NEXT, None)))
+            return _signed_in(outcome, safe_next(session.pop(PENDING_NEXT, None)))
         if outcome.code in ("INVALID_TWO_FACTOR_COOKIE", "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE"):
             flash("That sign-in has expired or had too many wrong codes. Sign in again.", "error")
             return _go(outcome, url_for("web.sign_in", next=session.get(PENDING_NEXT)))
@@ -114,7 +121,7 @@ def sign_up() -> ResponseReturnValue:
                   "callbackURL": url_for("web.email_verified")},
         )
         if outcome.ok and outcome.data.get("token"):
-            return _go(outcome, url_for("web.index"))
+            return _signed_in(outcome, url_for("web.index"))
         if outcome.ok:
             session["web.verify_email"] = form.email.data
             return _go(outcome, url_for("web.verify_email_sent"))
@@ -126,6 +133,7 @@ def sign_up() -> ResponseReturnValue:
 @requires_auth_module
 def sign_out() -> ResponseReturnValue:
     outcome = call(email_password.sign_out, endpoint_name="auth.sign_out", body={})
+    renew()
     session.clear()
     return _go(outcome, url_for("web.index"))
 

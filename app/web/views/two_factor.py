@@ -41,7 +41,8 @@ def two_factor() -> ResponseReturnValue:
     if not enabled and form.validate_on_submit():
         outcome = call(tf.enable, endpoint_name="auth.two_factor_enable", body={"password": form.password.data})
         if outcome.ok:
-            session[PENDING] = {"uri": outcome.data["totpURI"], "codes": outcome.data["backupCodes"]}
+            session[PENDING] = {"uri": outcome.data["totpURI"], "codes": outcome.data["backupCodes"],
+                                "user": current_session().user.get("id")}
             return redirect(url_for("web.two_factor_setup"), code=303)
         _password_error(form, outcome)
     return render_template("web/two_factor.html", form=form, enabled=enabled,
@@ -59,6 +60,9 @@ def _password_error(form: PasswordForm, outcome: Any) -> None:
 @login_required
 def two_factor_setup() -> ResponseReturnValue:
     pending: dict[str, Any] | None = session.get(PENDING)
+    if pending and pending.get("user") != current_session().user.get("id"):
+        session.pop(PENDING, None)  # another user's setup (a shared browser): never shown to this one
+        pending = None
     if not pending:
         return redirect(url_for("web.two_factor"), code=303)
     form = TotpForm()

@@ -50,17 +50,18 @@ def _email(value: str) -> str:
         raise ApiError(400, "INVALID_EMAIL", "Invalid email") from None
 
 
-def _throttle(email: str) -> None:
-    """The per-address limit, counted before anything depends on the account existing (so a 429
-    says nothing about it)."""
+def _throttle(email: str) -> bool:
+    """The per-address limit, counted before anything depends on the account existing; False:
+    answer as usual and send nothing (see :class:`~app.modules.auth.passwordless.AddressLimiter`)."""
     from flask import current_app
 
     limiter = current_app.extensions["auth.email_otp.address_limiter"]
-    if not limiter.hit(email):
-        audit_logger.log_async(
-            actor_id=None, action="auth.email_otp.throttled", resource_type="user", details={"email": email}
-        )
-        raise limiter.refuse()
+    if limiter.hit(email):
+        return True
+    audit_logger.log_async(
+        actor_id=None, action="auth.email_otp.throttled", resource_type="user", details={"email": email}
+    )
+    return False
 
 
 def _send(cfg: EmailOtpSettings, email: str, kind: str, owner: str | None = None) -> None:
@@ -103,7 +104,8 @@ def send_verification_otp(body: s.SendOtpBody) -> ResponseReturnValue:
     email = _email(body.email)
     if body.type == "change-email":
         raise ApiError(400, "INVALID_OTP_TYPE", "Invalid OTP type")
-    _throttle(email)
+    if not _throttle(email):
+        return json_response({"success": True})
     user = user_by_email(email)
     if user is not None or (body.type == "sign-in" and not cfg.disable_sign_up):
         _send(cfg, email, body.type)
@@ -182,8 +184,7 @@ def sign_in_email_otp(body: s.SignInOtpBody) -> ResponseReturnValue:
 def _request_reset(body: s.EmailOnlyBody) -> ResponseReturnValue:
     cfg = _cfg()
     email = _email(body.email)
-    _throttle(email)
-    if user_by_email(email) is not None:
+    if _throttle(email) and user_by_email(email) is not None:
         _send(cfg, email, "forget-password")
     return json_response({"success": True})
 
@@ -228,6 +229,7 @@ def reset_password_otp(body: s.ResetPasswordOtpBody) -> ResponseReturnValue:
     if user is None:
         db.session.commit()
         raise USER_NOT_FOUND
+    prove_email_ownership(user)  # an unverified account keeps nothing its creator set up
     now = utcnow()
     account = db.session.scalar(select(Account).where(Account.user_id == user.id, Account.provider_id == "credential"))
     if account is None:
@@ -245,7 +247,6 @@ def reset_password_otp(body: s.ResetPasswordOtpBody) -> ResponseReturnValue:
     else:
         account.password = password_hash
         account.updated_at = now
-    user.email_verified = True
     user.updated_at = now
     revoke_user_sessions(user.id)  # better than better-auth: a reset ends every session (OWASP)
     db.session.commit()
@@ -290,8 +291,7 @@ def _change_email_session(cfg: EmailOtpSettings, new_email: str) -> tuple[User, 
 def request_email_change_otp(body: s.RequestEmailChangeBody) -> ResponseReturnValue:
     cfg = _cfg()
     user, email = _change_email_session(cfg, body.new_email)
-    _throttle(email)
-    if user_by_email(email) is None:  # a taken address answers the same (no enumeration)
+    if _throttle(email) and user_by_email(email) is None:  # a taken address answers the same
         _send(cfg, email, "change-email", owner=user.id)
     return json_response({"success": True})
 

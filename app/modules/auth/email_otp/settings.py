@@ -1,8 +1,9 @@
 """The email-OTP plugin's settings (``AUTH__EMAIL_OTP__*``), better-auth's ``emailOTP()`` options.
 
 Defaults are better-auth 1.7's: 6 digits, 300 s, 3 attempts per code, 3 requests per 60 s and
-client on each route. ``address_max`` per ``address_window`` is ours: mails to one address, from
-any number of clients (0 switches it off).
+client on each route. ``address_max`` per ``address_window`` is ours: mails to one address from one
+client, and four times that from all clients; past it the answer is the same and nothing is sent
+(0 switches it off).
 """
 
 from __future__ import annotations

@@ -76,14 +76,14 @@ def _verify_url(token: str, body: s.SignInMagicLinkBody) -> str:
     tags=TAGS,
     body=s.SignInMagicLinkBody,
     response=s.StatusOut,
-    responses={403: "Untrusted callback URL", 429: "Too many links for this client or address"},
+    responses={403: "Untrusted callback URL", 429: "Too many links from this client"},
 )
 def sign_in_magic_link(body: s.SignInMagicLinkBody) -> ResponseReturnValue:
     cfg = _cfg()
     _check_urls(body.callback_url, body.new_user_callback_url, body.error_callback_url)
     limiter = current_app.extensions["auth.magic_link.address_limiter"]
-    if not limiter.hit(body.email):
-        raise limiter.refuse()
+    if not limiter.hit(body.email):  # over the address's limit: the same answer, and no mail
+        return json_response({"status": True})
     if cfg.disable_sign_up and user_by_email(body.email) is None:
         return json_response({"status": True})
     token = generate_random_string(32, LETTERS)

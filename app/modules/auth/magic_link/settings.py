@@ -3,7 +3,8 @@
 Defaults are better-auth 1.7's: links live 300 s; 5 requests per 60 s and client on
 ``sign-in/magic-link`` and ``magic-link/verify``; an unknown address gets an account when it follows
 its link (``disable_sign_up=false``). ``address_max`` per ``address_window`` is ours: links mailed
-to one address from any number of clients (0 switches it off).
+to one address from one client, and four times that from all clients; past it the answer is the
+same and nothing is sent (0 switches it off).
 """
 
 from __future__ import annotations

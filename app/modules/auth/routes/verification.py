@@ -289,6 +289,12 @@ def reset_password(body: s.ResetPasswordBody) -> ResponseReturnValue:
         raise ApiError(400, "INVALID_TOKEN", "Invalid token")
     user_id = spent.value
     forget_reset_tokens(user_id)  # older links of this user die with this one
+    owner = db.session.get(User, user_id)
+    if owner is not None:
+        from app.modules.auth.passwordless import prove_email_ownership
+
+        # The link proved the mailbox: an unverified account keeps nothing its creator set up.
+        prove_email_ownership(owner)
     account = db.session.scalar(select(Account).where(Account.user_id == user_id, Account.provider_id == "credential"))
     now = utcnow()
     if account is None:

@@ -66,23 +66,31 @@ class Challenge:
     key: str  # the verification identifier (hash of the cookie's id)
     user: User
     dont_remember: bool
+    mailed_first_factor: bool = False  # the first factor was a mailed secret: no mailed second one
 
 
-def start_challenge(user: User, *, dont_remember: bool) -> Response:
-    """The sign-in answer for a 2FA user: no session, the challenge cookie (caller commits)."""
+#: First factors that prove the mailbox: a code by mail cannot also be their second factor, or one
+#: stolen mailbox would pass both (NIST SP 800-63B 5.1.3.1 and 4.2.1: two *different* factors).
+MAILED_FACTORS = frozenset({"email-otp", "magic-link"})
+
+
+def start_challenge(user: User, *, dont_remember: bool, mailed_first_factor: bool = False) -> Response:
+    """The sign-in answer for a 2FA user: no session, the challenge cookie (caller commits).
+
+    After a mailed first factor the ``otp`` method (a code by mail) is not offered."""
     options = _options()
     challenge_id = f"2fa-{generate_random_string(20)}"
     now = utcnow()
     db.session.add(Verification(
         id=generate_random_string(32),
         identifier=_CHALLENGE_ID + hash_token(challenge_id),
-        value=json.dumps({"userId": user.id, "dontRemember": dont_remember}),
+        value=json.dumps({"userId": user.id, "dontRemember": dont_remember, "mailed": mailed_first_factor}),
         expires_at=now + timedelta(seconds=options.challenge_max_age),
         created_at=now,
         updated_at=now,
     ))
     methods = ["totp"] if _has_verified_totp(user.id) else []
-    if options.otp_enabled:
+    if options.otp_enabled and not mailed_first_factor:
         methods.append("otp")
     response = jsonify({"twoFactorRedirect": True, "twoFactorMethods": methods})
     # As better-auth: the session cookies go, dont_remember stays (it belongs to the sign-in).
@@ -109,7 +117,12 @@ def load_challenge() -> Challenge:
     user = db.session.get(User, value.get("userId"))
     if user is None:
         raise INVALID_COOKIE
-    return Challenge(key=key, user=user, dont_remember=bool(value.get("dontRemember")))
+    return Challenge(
+        key=key,
+        user=user,
+        dont_remember=bool(value.get("dontRemember")),
+        mailed_first_factor=bool(value.get("mailed")),
+    )
 
 
 def count_attempt(challenge: Challenge) -> None:
@@ -205,7 +218,11 @@ def sign_in_hook(user: User, body: Any) -> Response | None:
             return response
 
         return None
-    response = start_challenge(user, dont_remember=not getattr(body, "remember_me", True))
+    response = start_challenge(
+        user,
+        dont_remember=not getattr(body, "remember_me", True),
+        mailed_first_factor=getattr(body, "first_factor", "password") in MAILED_FACTORS,
+    )
     if request.cookies.get(cookie_name(TRUST_COOKIE)):
         delete_cookie(response, TRUST_COOKIE)
     return response

@@ -13,7 +13,9 @@ Multifactor Authentication Cheat Sheet ("OTP by email": short-lived, single use,
   new send replaces the previous code;
 - ``AUTH__TWO_FACTOR__OTP_ALLOWED_ATTEMPTS`` wrong codes per mailed code, then a new one must be
   sent; on a sign-in each try also counts against the challenge and the account lockout;
-- compared in constant time (``hmac.compare_digest``).
+- compared in constant time (``hmac.compare_digest``);
+- not offered, and refused (400 ``OTP_NOT_ALLOWED``), on the challenge of a sign-in by email OTP
+  or magic link: the mailbox would then be both factors (better-auth allows it).
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ from app.modules.auth.two_factor.routes import (
 _IDENTIFIER = "2fa-otp:"
 NOT_CONFIGURED = ApiError(400, "OTP_NOT_CONFIGURED", "otp isn't configured")
 EXPIRED = ApiError(400, "OTP_HAS_EXPIRED", "OTP has expired")
+SAME_FACTOR = ApiError(
+    400, "OTP_NOT_ALLOWED", "A code by mail cannot be the second factor of a sign-in by mail"
+)
 TOO_MANY = ApiError(400, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE", "Too many attempts. Please request a new code.")
 
 
@@ -82,6 +87,8 @@ def _who() -> tuple[str, User, Challenge | None, object | None]:
     if resolved is not None:
         return "session:" + resolved.token_hash, current_user_row(resolved), None, resolved
     challenge = load_challenge()
+    if challenge.mailed_first_factor:
+        raise SAME_FACTOR
     return challenge.key, challenge.user, challenge, None
 
 
