@@ -13,4 +13,15 @@ mkdir -p instance
 # secret for this server, its reloads and every `APP_ENV=development flask --app wsgi ...` command.
 
 .venv/bin/flask --app wsgi db upgrade
-exec .venv/bin/flask --app wsgi run --debug --host "${HOST:-127.0.0.1}" --port "${PORT:-5000}"
+
+host="${HOST:-127.0.0.1}"
+debug=(--debug)
+case "$host" in
+  127.0.0.1|localhost|::1) ;;
+  *)  # Werkzeug's debugger runs any code typed into an error page: never on an open address.
+    echo "==> HOST=$host is reachable from other machines: the interactive debugger is off" >&2
+    debug=(--debug --no-debugger) ;;
+esac
+echo "==> open $AUTH__BASE_URL (the app trusts that origin: 127.0.0.1 is another one for the browser)"
+echo "==> mails (verification links, codes) are printed here, in this terminal"
+exec .venv/bin/flask --app wsgi run "${debug[@]}" --host "$host" --port "${PORT:-5000}"

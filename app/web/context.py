@@ -26,6 +26,15 @@ def keycloak_enabled() -> bool:
     return bool(settings.modules.auth and settings.keycloak.enabled)
 
 
+def passwordless_enabled() -> dict[str, bool]:
+    """Which passwordless plugins are on (passkey, magic_link, email_otp)."""
+    extensions = current_app.extensions
+    return {
+        name: bool(getattr(extensions.get(f"auth.{name}.settings"), "enabled", False))
+        for name in ("passkey", "magic_link", "email_otp")
+    }
+
+
 def signed_in_user() -> Any:
     """The signed-in user (``AuthUser``), or None when anonymous or when the auth module is off."""
     if not auth_enabled():
@@ -109,6 +118,7 @@ def _globals() -> dict[str, Any]:
         "audit_enabled": bool(current_app.config["SETTINGS"].modules.audit),
         "auth_enabled": auth_enabled(),
         "keycloak_enabled": keycloak_enabled(),
+        "passwordless_enabled": auth_enabled() and any(passwordless_enabled().values()),
         "user": user,
         "impersonating": impersonated,
         "app_name": current_app.config["SETTINGS"].auth.app_name,

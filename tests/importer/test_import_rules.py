@@ -124,6 +124,16 @@ def test_an_unreadable_source_stops_with_one_line(make_app: Any, tmp_path: Path)
         result = runner.invoke(args=["auth", "import", "better-auth", url])
         assert result.exit_code == 2, result.output
         assert expected in result.stderr
+    missing = tmp_path / "typo.db"
+    result = runner.invoke(args=["auth", "import", "better-auth", f"sqlite:///{missing}"])
+    assert result.exit_code == 2 and "no SQLite database at" in result.stderr
+    assert not missing.exists()  # a mistyped path creates nothing
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("create table notes (id text primary key)").connection.close()
+    result = runner.invoke(args=["auth", "import", "better-auth", f"sqlite:///{other}"])
+    assert result.exit_code == 2 and "no better-auth user table" in result.stderr
 
 
 def test_versioned_secrets_open_their_envelopes() -> None:

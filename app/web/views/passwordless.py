@@ -6,22 +6,18 @@ Passkeys need the browser's WebAuthn API, so this page is the one that needs Jav
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template
+from flask import abort, render_template
 from flask.typing import ResponseReturnValue
 
 from app.web import bp
-from app.web.context import auth_enabled
+from app.web.context import auth_enabled, passwordless_enabled
 
 
 @bp.get("/passwordless")
 def passwordless() -> ResponseReturnValue:
     if not auth_enabled():
         abort(404)
-    extensions = current_app.extensions
-    enabled = {
-        name: bool(getattr(extensions.get(f"auth.{name}.settings"), "enabled", False))
-        for name in ("passkey", "magic_link", "email_otp")
-    }
+    enabled = passwordless_enabled()
     if not any(enabled.values()):
         abort(404)
     return render_template("web/passwordless.html", **enabled)

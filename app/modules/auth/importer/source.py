@@ -135,6 +135,12 @@ def _engine_url(url: str) -> str:
         module = parsed.get_driver_name()
     if importlib.util.find_spec(module) is None:
         raise SourceError(f"the {backend} driver {module!r} is not installed (pip install {module})")
+    if backend == "sqlite":
+        # Read-only (SQLite URI mode=ro): a mistyped path must not create an empty database.
+        path = parsed.database or ""
+        if not path or path == ":memory:" or not Path(path).is_file():
+            raise SourceError(f"no SQLite database at {path!r}")
+        parsed = parsed.set(database=f"file:{Path(path).resolve()}?mode=ro", query={"uri": "true"})
     return parsed.render_as_string(hide_password=False)
 
 
@@ -145,12 +151,16 @@ class Source:
         try:
             self.engine = create_engine(_engine_url(url))
             self._names = set(inspect(self.engine).get_table_names())
+            found = any(n in self._names for n in mapping.table_candidates("user"))
         except NoSuchModuleError as error:
             raise SourceError(str(error)) from None
         except SourceError:
             raise
         except Exception as error:  # noqa: BLE001 - any connection failure is reported in one line
             raise SourceError(f"cannot read the source database: {error.__class__.__name__}: {error}") from None
+        if not found:
+            self.engine.dispose()
+            raise SourceError("the source has no better-auth user table: is it a better-auth database?")
         self.mapping = mapping
 
     def table(self, model: str) -> SourceTable | None:

@@ -8,6 +8,7 @@ checked against ``clientDataJSON.origin`` and are left out), plus ``origins``.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -60,12 +61,26 @@ def _origin(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def load_settings(app: Flask) -> PasskeySettings:
     """Read the settings; the relying party is derived once, and a wrong ``rp_id`` stops the start."""
     settings = load_section(PasskeySettings, app.config.get("SETTINGS_OVERRIDES"))
     base = app.config["SETTINGS"]
     host = (urlsplit(str(base.base_url)).hostname or "localhost").lower()
     rp_id = settings.rp_id or host
+    if settings.enabled and _is_ip(rp_id):
+        # WebAuthn Level 2, 5.1.4.1 and the RP ID definition: a valid domain string, never an IP.
+        raise ConfigError(
+            f"{ENV_PREFIX}ENABLED=true needs a host name in AUTH__BASE_URL, not the IP address {rp_id}: "
+            "browsers refuse passkeys for IP addresses (use http://localhost:PORT in development)"
+        )
     if host != rp_id and not host.endswith("." + rp_id):
         raise ConfigError(f"{ENV_PREFIX}RP_ID={rp_id!r} is not the host of AUTH__BASE_URL or a parent domain of it")
     origins = [_origin(str(base.base_url))]
