@@ -180,3 +180,30 @@ def test_every_page_sends_the_strict_policy_and_no_inline_code(app: Any) -> None
             html = answer.text
             assert "<script>" not in html and " style=" not in html and " onclick=" not in html, path
             assert '<html lang="en">' in html and "<main" in html
+
+
+def test_an_unconfirmed_invitee_is_offered_the_confirmation_link(make_app: Any, tmp_path: Path) -> None:
+    """An invitation needs a confirmed address: the pages say so and mail the link, no dead end."""
+    from tests.auth.helpers import post, read_outbox, sign_up
+    from tests.auth.helpers import verify_email as confirm
+    from tests.auth.test_organization import create_org
+
+    outbox = tmp_path / "outbox.jsonl"
+    app = make_app(MAIL__BACKEND="file", MAIL__FILE=str(outbox))
+    owner = app.test_client()
+    sign_up(owner, "owner@example.com")
+    create_org(owner, "acme")
+    invitation = post(owner, "/organization/invite-member", {"email": "ann@example.com", "role": "member"}).json
+    invitee = app.test_client()
+    signed_up(invitee)  # through the sign-up page: signed in, address not confirmed yet
+    page = invitee.get(f"/accept-invitation/{invitation['id']}")
+    assert page.status_code == 200 and "Confirm your email address" in page.text
+    assert "Confirm your email address" in invitee.get("/organizations").text
+    assert "Confirm your email address" in invitee.get("/account").text
+    answer = invitee.post("/verify-email/sent", data={"csrf_token": csrf(page.text), "email": "ann@example.com"})
+    assert answer.status_code == 303
+    mails = read_outbox(str(outbox), "ann@example.com", count=2)  # the sign-up's link, then this one
+    assert "verify-email" in mails[-1]["url"]
+    confirm(app, "ann@example.com")
+    page = invitee.get(f"/accept-invitation/{invitation['id']}")
+    assert "Confirm your email address" not in page.text and "Join Acme" in page.text

@@ -38,7 +38,15 @@ def organizations() -> ResponseReturnValue:
     pending = [i for i in (received.data or []) if i.get("status") == "pending"] if received.ok else []
     active = current_session().session.get("activeOrganizationId")
     return render_template("web/organizations.html", form=form, organizations=listed.data if listed.ok else [],
-                           received=pending, active=active), (400 if form.errors else 200)
+                           received=pending, active=active, unconfirmed=_unconfirmed(received)),\
+        (400 if form.errors else 200)
+
+
+def _unconfirmed(outcome: Outcome) -> str | None:
+    """The signed-in user's address when ``outcome`` was refused for want of a confirmed one."""
+    if outcome.code != "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION":
+        return None
+    return str(current_session().user.get("email") or "") or None
 
 
 @bp.post("/organizations/<org_id>/activate")
@@ -158,8 +166,12 @@ def invitation(invitation_id: str) -> ResponseReturnValue:
             org_id = outcome.data["invitation"]["organizationId"]
             flash("Welcome: you are a member now.", "info")
             return carry_cookies(outcome.response, redirect(url_for("web.organization", org_id=org_id), code=303))
+        if _unconfirmed(outcome):
+            return redirect(url_for("web.invitation", invitation_id=invitation_id), code=303)
         flash("The invitation is declined." if outcome.ok else outcome.message, "info" if outcome.ok else "error")
         return redirect(url_for("web.organizations"), code=303)
     found = call(invitations.org_get_invitation, query={"id": invitation_id})
+    unconfirmed = _unconfirmed(found)  # get-invitation refuses an unconfirmed recipient, as accept does
+    status = 200 if found.ok or unconfirmed else 404
     return render_template("web/invitation.html", invitation=found.data if found.ok else None,
-                           problem=None if found.ok else found.message), (200 if found.ok else 404)
+                           problem=None if found.ok else found.message, unconfirmed=unconfirmed), status
