@@ -119,6 +119,7 @@ def _globals() -> dict[str, Any]:
         "auth_enabled": auth_enabled(),
         "keycloak_enabled": keycloak_enabled(),
         "passwordless_enabled": auth_enabled() and any(passwordless_enabled().values()),
+        "passkeys_enabled": auth_enabled() and passwordless_enabled()["passkey"],
         "user": user,
         "impersonating": impersonated,
         "app_name": current_app.config["SETTINGS"].auth.app_name,

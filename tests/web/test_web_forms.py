@@ -207,3 +207,15 @@ def test_an_unconfirmed_invitee_is_offered_the_confirmation_link(make_app: Any, 
     confirm(app, "ann@example.com")
     page = invitee.get(f"/accept-invitation/{invitation['id']}")
     assert "Confirm your email address" not in page.text and "Join Acme" in page.text
+
+
+def test_passwordless_sign_in_and_passkeys_are_linked_only_when_on(make_app: Any) -> None:
+    off = make_app().test_client()
+    assert "Sign in without a password" not in off.get("/sign-in").text
+    app = make_app(AUTH__PASSKEY__ENABLED="true")
+    client = app.test_client()
+    assert 'href="/passwordless"' in client.get("/sign-in").text
+    signed_up(client)
+    assert "Add or remove passkeys" in client.get("/account/security").text
+    signed_up(off, "bob@example.com")
+    assert "Add or remove passkeys" not in off.get("/account/security").text
