@@ -189,7 +189,9 @@ def test_password_reset_flow(mail_app: Flask, outbox: str) -> None:
         "status": True
     }
     assert laptop.get("/api/v1/auth/get-session").json is None  # every session ended
-    assert sign_in(mail_app.test_client(), "a@example.com", "brand new password").status_code == 200
+    signed_in = sign_in(mail_app.test_client(), "a@example.com", "brand new password")
+    assert signed_in.status_code == 200
+    assert signed_in.json["user"]["emailVerified"] is True  # the link proved the mailbox
     reused = post(anonymous, "/reset-password", {"newPassword": "yet another one", "token": token})
     assert reused.status_code == 400 and reused.json["code"] == "INVALID_TOKEN"
     bad = anonymous.get("/api/v1/auth/reset-password/nope?callbackURL=/reset")

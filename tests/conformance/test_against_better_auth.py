@@ -233,6 +233,9 @@ DELIBERATE: dict[str, tuple[str, ...]] = {
     # invitations need a verified email by default here (require_email_verification_on_invitation,
     # better-auth's requireEmailVerificationOnInvitation, off by default there).
     "organization/get-invitation-unverified": ("*",),
+    # a password reset by link proves the mailbox: the account is verified (and an unverified one
+    # loses what predates the proof: API keys, second factor, links; account pre-hijacking).
+    "sign-in/after-reset": ("body.user.emailVerified",),
     # configuration, not protocol: our ADMIN__* bootstrap names the admin "root" and marks it verified.
     "admin/sign-in": ("body.user.name", "body.user.emailVerified"),
 }

@@ -9,6 +9,7 @@ checked against ``clientDataJSON.origin`` and are left out), plus ``origins``.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -76,10 +77,11 @@ def load_settings(app: Flask) -> PasskeySettings:
     host = (urlsplit(str(base.base_url)).hostname or "localhost").lower()
     rp_id = settings.rp_id or host
     if settings.enabled and _is_ip(rp_id):
-        # WebAuthn Level 2, 5.1.4.1 and the RP ID definition: a valid domain string, never an IP.
-        raise ConfigError(
-            f"{ENV_PREFIX}ENABLED=true needs a host name in AUTH__BASE_URL, not the IP address {rp_id}: "
-            "browsers refuse passkeys for IP addresses (use http://localhost:PORT in development)"
+        # WebAuthn Level 2, the RP ID is a valid domain string: browsers refuse an IP address. Not an
+        # error: authenticators outside a browser (and their tests) accept it.
+        logging.getLogger(__name__).warning(
+            "%sENABLED=true with AUTH__BASE_URL on the IP address %s: browsers refuse passkeys for IP "
+            "addresses; use a host name (http://localhost:PORT in development)", ENV_PREFIX, rp_id,
         )
     if host != rp_id and not host.endswith("." + rp_id):
         raise ConfigError(f"{ENV_PREFIX}RP_ID={rp_id!r} is not the host of AUTH__BASE_URL or a parent domain of it")
