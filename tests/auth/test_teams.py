@@ -66,7 +66,7 @@ def test_a_new_organization_gets_its_default_team(teams_app: Flask) -> None:
     assert [(m["teamId"], m["userId"]) for m in members] == [(teams[0]["id"], user_id(client))]
     assert set(members[0]) == {"id", "teamId", "userId", "createdAt"}
     full = get(client, "/organization/get-full-organization").json
-    assert [t["id"] for t in full["teams"]] == [teams[0]["id"]]
+    assert [(t["id"], t["memberCount"]) for t in full["teams"]] == [(teams[0]["id"], 1)]
 
     kept = post(client, "/organization/create", {"name": "Two", "slug": "two", "keepCurrentActiveOrganization": True})
     assert kept.status_code == 200

@@ -45,6 +45,7 @@ from app.modules.auth.organization.team_service import (
     forget_organization_teams,
     list_teams,
     set_active_team,
+    team_member_counts,
     teams_enabled,
 )
 from app.modules.auth.routes.common import bp, json_response, require_session
@@ -213,7 +214,8 @@ def org_get_full_organization(query: s.FullOrganizationQuery) -> ResponseReturnV
         "invitations": [invitation_json(i) for i in invitations],
     }
     if teams_enabled():
-        full["teams"] = [team_json(team) for team in list_teams(org.id)]
+        counts = team_member_counts(org.id)  # better-auth's full organization shows its memberCount
+        full["teams"] = [{**team_json(team), "memberCount": counts.get(team.id, 0)} for team in list_teams(org.id)]
     return json_response(full)
 
 

@@ -84,6 +84,15 @@ def count_teams(organization_id: str) -> int:
     return db.session.scalar(select(func.count()).select_from(Team).where(Team.organization_id == organization_id)) or 0
 
 
+def team_member_counts(organization_id: str) -> dict[str, int]:
+    """Members per team of the organization, in one grouped query."""
+    rows = db.session.execute(
+        select(TeamMember.team_id, func.count()).join(Team, Team.id == TeamMember.team_id)
+        .where(Team.organization_id == organization_id).group_by(TeamMember.team_id)
+    ).all()
+    return {team_id: count for team_id, count in rows}
+
+
 def find_team_member(team_id: str, user_id: str) -> TeamMember | None:
     return db.session.scalar(select(TeamMember).where(TeamMember.team_id == team_id, TeamMember.user_id == user_id))
 
