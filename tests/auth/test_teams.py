@@ -316,3 +316,50 @@ def test_leaving_and_deleting_take_the_teams_along(teams_app: Flask) -> None:
 def test_a_bad_team_setting_names_itself(make_app: AppFactory) -> None:
     with pytest.raises(ConfigError, match="AUTH__ORGANIZATION__TEAMS__MAXIMUM_TEAMS"):
         make_app(**ON, AUTH__ORGANIZATION__TEAMS__MAXIMUM_TEAMS="0")
+
+
+@pytest.mark.postgres
+def test_concurrent_adds_cannot_pass_the_team_limit(make_app: AppFactory, request: pytest.FixtureRequest) -> None:
+    """The team row is locked before counting: 8 racing adds to a team of at most 3 make 3 members."""
+    import threading
+
+    from app.core.errors import ApiError
+    from app.modules.auth.organization.team_service import add_team_member
+    from tests.conftest import _truncate_all
+
+    url: str = request.getfixturevalue("pg_database")
+    request.addfinalizer(lambda: _truncate_all(url))
+    app = make_app(**ON, DATABASE_URL=url, AUTH__ORGANIZATION__TEAMS__MAXIMUM_MEMBERS_PER_TEAM="3")
+    owner = app.test_client()
+    sign_up(owner, "owner@example.com")
+    create_org(owner, "acme")
+    team = new_team(owner, "Platform")
+    users = []
+    for index in range(8):
+        client = app.test_client()
+        users.append(sign_up(client, f"racer{index}@example.com")["user"]["id"])
+    barrier = threading.Barrier(len(users))
+    outcomes: list[str] = []
+
+    def add(user: str) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                add_team_member(team["id"], user)
+                db.session.commit()
+                outcomes.append("added")
+            except ApiError as error:
+                db.session.rollback()
+                outcomes.append(error.code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=add, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["TEAM_MEMBER_LIMIT_REACHED"] * 5 + ["added"] * 3
+    with app.app_context():
+        in_team = select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team["id"])
+        assert db.session.scalar(in_team) == 3
