@@ -363,3 +363,11 @@ def test_concurrent_adds_cannot_pass_the_team_limit(make_app: AppFactory, reques
     with app.app_context():
         in_team = select(func.count()).select_from(TeamMember).where(TeamMember.team_id == team["id"])
         assert db.session.scalar(in_team) == 3
+
+
+def test_the_team_routes_are_in_the_auth_document(teams_app: Flask) -> None:
+    paths = teams_app.test_client().get("/api/v1/auth/open-api/generate-schema").get_json()["paths"]
+    for route in ("create-team", "list-teams", "update-team", "remove-team", "add-team-member",
+                  "remove-team-member", "set-active-team", "list-user-teams", "list-team-members"):
+        assert f"/organization/{route}" in paths, route
+    assert paths["/organization/create-team"]["post"]["operationId"] == "organizationCreateTeam"
