@@ -1,7 +1,7 @@
 // node reference-server.mjs <outboxPath>
 //
 // A real better-auth 1.7.25 server (memory adapter) configured like ours: basePath /api/v1/auth,
-// plugins bearer, twoFactor (with the OTP method, codes to the outbox), admin, organization, apiKey (@better-auth/api-key, with
+// plugins bearer, twoFactor (with the OTP method, codes to the outbox), admin, organization (with teams), apiKey (@better-auth/api-key, with
 // enableSessionForAPIKeys, enableMetadata and its rate limit off, as ours) and jwt; user additionalFields firstname, lastname, bio; change-email
 // and delete-user enabled; every mail appended to <outboxPath> as one JSON line (to, subject, text,
 // url), the format of our file mail backend.
@@ -32,7 +32,7 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 
 const db = {
   user: [], session: [], account: [], verification: [], twoFactor: [],
-  organization: [], member: [], invitation: [], apikey: [], jwks: [],
+  organization: [], member: [], invitation: [], team: [], teamMember: [], apikey: [], jwks: [],
 };
 
 const auth = betterAuth({
@@ -65,6 +65,7 @@ const auth = betterAuth({
     twoFactor({ otpOptions: { sendOTP: async ({ user, otp }) => mail(user.email, "Two-factor code", otp) } }),
     admin(),
     organization({
+      teams: { enabled: true },
       sendInvitationEmail: async ({ email, id }) => mail(email, "Invitation", `${origin}/accept-invitation/${id}`),
     }),
     apiKey({ enableSessionForAPIKeys: true, enableMetadata: true, rateLimit: { enabled: false } }),

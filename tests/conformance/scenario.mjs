@@ -717,6 +717,13 @@ async function otpSteps() {
   await step("two-factor/verify-otp-too-many-attempts", () => o3.do("twoFactor.verifyOtp", { code }));
 }
 
+const { teamSteps } = await import("./team-steps.mjs");
+async function verify(d, email) {
+  const before = mailCount();
+  await d.do("sendVerificationEmail", { email, callbackURL: "/" });
+  await d.raw((await waitMail(email, before)).url);
+}
+
 const { runAndPrint } = await import("../js/lib.mjs");
 runAndPrint(async () => {
   await core();
@@ -730,5 +737,6 @@ runAndPrint(async () => {
   await openApiSteps();
   await surfaceSteps();
   await otpSteps();
+  await teamSteps({ device, step, PASSWORD, verify });
   return { steps, extras };
 });

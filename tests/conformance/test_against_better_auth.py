@@ -117,6 +117,7 @@ def our_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
                 "AUTH__TRUSTED_ORIGINS": SPA_ORIGIN,
                 "AUTH__DELETE_USER__ENABLED": "true",  # reference-server.mjs turns deleteUser on
                 "AUTH__TWO_FACTOR__OTP_ENABLED": "true",  # and gives twoFactor an otpOptions.sendOTP
+                "AUTH__ORGANIZATION__TEAMS__ENABLED": "true",  # and organization teams.enabled
                 "ADMIN__EMAIL": ADMIN_EMAIL,
                 "ADMIN__PASSWORD": ADMIN_PASSWORD,
                 # as reference-server.mjs: metadata on (both default to off), the key rate limit off
@@ -236,6 +237,9 @@ DELIBERATE: dict[str, tuple[str, ...]] = {
     # a password reset by link proves the mailbox: the account is verified (and an unverified one
     # loses what predates the proof: API keys, second factor, links; account pre-hijacking).
     "sign-in/after-reset": ("body.user.emailVerified",),
+    # another organization's team answers as an unknown one (TEAM_NOT_FOUND); better-auth tells that
+    # it exists (USER_IS_NOT_A_MEMBER_OF_THE_TEAM)
+    "teams/foreign-list-team-members": ("body.*", "clientError.*"),
     # configuration, not protocol: our ADMIN__* bootstrap names the admin "root" and marks it verified.
     "admin/sign-in": ("body.user.name", "body.user.emailVerified"),
 }
@@ -276,6 +280,8 @@ SESSION_STEPS = tuple(
         "jwt/get-session-header",
         "get-session/otp-enabled",
         "get-session/after-otp-sign-in",
+        "teams/get-session-active-team",
+        "teams/get-session-after-accept",
     )
 )
 COOKIE_RESET = ("headers.set-auth-token", "headers.access-control-expose-headers", "headers.set-cookie.*")
@@ -334,7 +340,7 @@ DELIBERATE_FOUND: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
     ),
     (
         "organization-create-extras",
-        ("organization/create",),
+        ("organization/create", "teams/create-organization"),
         ("body.metadata", *COOKIE_RESET),
         "cosmetic: organization/create answers metadata:null and re-sets the session cookie + set-auth-token (the "
         "active organization changed); better-auth omits metadata there and sets no cookie",
@@ -355,10 +361,12 @@ DELIBERATE_FOUND: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
     ),
     (
         "bare-401-without-body",
-        ("get-access-token/anonymous", "refresh-token/anonymous", "account-info/anonymous"),
+        ("get-access-token/anonymous", "refresh-token/anonymous", "account-info/anonymous",
+         "teams/create-team-anonymous"),
         ("body", "headers.content-type"),
         "cosmetic (every error of ours carries a code): the provider-token routes answer an anonymous caller 401 "
-        "{code: UNAUTHORIZED, message}; better-auth's resolveUserId throws a bare 401 with an empty body",
+        "{code: UNAUTHORIZED, message}; better-auth's resolveUserId (and create-team) throws a bare 401 with an "
+        "empty body",
     ),
     (
         "session-ip-address",
@@ -382,10 +390,11 @@ def _format(differences: list[tuple[str, Any, Any]]) -> str:
 
 
 def _step_names() -> list[str]:
-    """Every step scenario.mjs emits, in order (read from its source so the two never drift)."""
+    """Every step scenario.mjs emits, in order (read from its source and team-steps.mjs, which it
+    runs last, so the two never drift)."""
     import re
 
-    source = (HERE / "scenario.mjs").read_text(encoding="utf-8")
+    source = "".join((HERE / name).read_text(encoding="utf-8") for name in ("scenario.mjs", "team-steps.mjs"))
     return re.findall(r'step\("([^"]+)"', source)
 
 
@@ -465,6 +474,13 @@ def test_deliberate_every_error_carries_a_code(observed: dict[str, dict[str, Any
         if (obs.get("status") or 0) >= 400 and not (isinstance(obs.get("body"), dict) and obs["body"].get("code"))
     ]
     assert not missing
+
+
+def test_deliberate_foreign_team_is_unknown(observed: dict[str, dict[str, Any]]) -> None:
+    ours = observed["ours"]["teams/foreign-list-team-members"]
+    ref = observed["reference"]["teams/foreign-list-team-members"]
+    assert (ours["status"], ours["body"]["code"]) == (400, "TEAM_NOT_FOUND")
+    assert (ref["status"], ref["body"]["code"]) == (400, "USER_IS_NOT_A_MEMBER_OF_THE_TEAM")
 
 
 def test_deliberate_stop_impersonating_without_admin_session_is_400(observed: dict[str, dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.modules.auth.crypto import hash_token, symmetric_decrypt
 from app.modules.auth.models import Account, Session, User
+from app.modules.auth.organization.models import Team
 from tests.conftest import PG_SERVER, create_pg_database, drop_pg_database
 from tests.importer.support import SECRET, changes, run_import, seed_better_auth, verify_against
 from tests.oidc.browser import location
@@ -76,10 +77,10 @@ def test_a_better_auth_deployment_moves_without_signing_anyone_out(
     assert counts == {**dry, **counts} and counts == dry  # the dry run announced exactly this
     assert {k: counts[k]["imported"] for k in counts} == {
         "user": 5, "account": 6, "session": 5, "verification": 1, "twoFactor": 1, "organization": 1,
-        "member": 2, "invitation": 2, "team": 0, "teamMember": 0, "apikey": 1, "jwks": 1,
+        "member": 2, "invitation": 2, "team": 2, "teamMember": 1, "apikey": 1, "jwks": 1,
     }
     assert counts["session"]["skipped"] == 1  # the expired one
-    assert (counts["team"]["skipped"], counts["teamMember"]["skipped"]) == (2, 1)
+    assert (counts["team"]["skipped"], counts["teamMember"]["skipped"]) == (0, 0)  # the default team and "Platform"
     assert all(c["refused"] == 0 for c in counts.values())
 
     out = verify_against(server.url, seed, tmp_path)
@@ -122,6 +123,8 @@ def test_a_better_auth_deployment_moves_without_signing_anyone_out(
         stored = db.session.scalar(select(Session).where(Session.token == hash_token(token)))
         assert stored is not None and stored.user.email == "bob@example.com"  # its hash, never the token
         assert db.session.scalar(select(func.count()).select_from(Session).where(Session.token == token)) == 0
+        teams = dict(db.session.execute(select(Team.name, Team.organization_id)).all())
+        assert teams == {"Acme": seed["ids"]["org"], "Platform": seed["ids"]["org"]}  # the default team too
 
     # erin signs in through Keycloak here: her linked account is found, she is not a new user.
     browser = server.browser()

@@ -81,6 +81,8 @@ class Session(db.Model):  # type: ignore[name-defined,misc]
     user_agent: Mapped[str | None] = mapped_column("userAgent", Text)
     impersonated_by: Mapped[str | None] = mapped_column("impersonatedBy", String(36))
     active_organization_id: Mapped[str | None] = mapped_column("activeOrganizationId", String(36))
+    #: The organization plugin's active team (serialized only with teams enabled).
+    active_team_id: Mapped[str | None] = mapped_column("activeTeamId", String(36))
     #: Set by rememberMe=false: the cookie dies with the browser and the session never slides.
     dont_remember: Mapped[bool] = mapped_column("dontRemember", Boolean, default=False)
 

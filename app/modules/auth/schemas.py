@@ -175,6 +175,7 @@ class SessionOut(ApiModel):
     userAgent: str
     impersonatedBy: str | None
     activeOrganizationId: str | None
+    activeTeamId: str | None = Field(default=None, description="With AUTH__ORGANIZATION__TEAMS__ENABLED")
 
 
 class SessionAndUser(ApiModel):

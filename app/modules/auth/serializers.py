@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app, has_app_context
+
 from app.modules.auth.models import Session, User
 
 
@@ -41,9 +43,13 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
+#: ``app.extensions`` flag the organization plugin sets with teams on: sessions carry ``activeTeamId``.
+SESSION_ACTIVE_TEAM = "auth.session_active_team"
+
+
 def session_json(session: Session, token: str) -> dict[str, Any]:
     """``token`` is what the caller may see: the real token for its own session, a handle otherwise."""
-    return {
+    body = {
         "id": session.id,
         "token": token,
         "userId": session.user_id,
@@ -55,3 +61,6 @@ def session_json(session: Session, token: str) -> dict[str, Any]:
         "impersonatedBy": session.impersonated_by,
         "activeOrganizationId": session.active_organization_id,
     }
+    if has_app_context() and current_app.extensions.get(SESSION_ACTIVE_TEAM):
+        body["activeTeamId"] = session.active_team_id  # better-auth has the key only with teams
+    return body

@@ -119,6 +119,7 @@ def convert_session(row: dict[str, Any], ctx: Context) -> Converted:
         "user_agent": as_text(row.get("userAgent")),
         "impersonated_by": as_text(row.get("impersonatedBy")),
         "active_organization_id": as_text(row.get("activeOrganizationId")),
+        "active_team_id": as_text(row.get("activeTeamId")),
     }
 
 

@@ -7,7 +7,8 @@
   is; usage counters and limits are kept.
 - jwks: the private JWK is opened and sealed with our secret; ids (``kid``) and public keys are
   kept, so JWTs issued by better-auth verify against our ``/jwks``.
-- team, teamMember: this project has no teams; the rows are skipped with that reason.
+- team, teamMember: as they are (better-auth's internal ``memberCount`` and ``membershipKey`` are
+  not kept: our unique (teamId, userId) index does their work).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from app.modules.auth.importer.secrets import DecryptionError
 from app.modules.auth.importer.spec import Context, Converted, Refused, Sealed, TableSpec
 from app.modules.auth.importer.values import as_bool, as_datetime, as_int, as_text
 from app.modules.auth.jwt.models import Jwks
-from app.modules.auth.organization.models import Invitation, Member, Organization
+from app.modules.auth.organization.models import Invitation, Member, Organization, Team, TeamMember
 from app.modules.auth.two_factor import backup_codes
 from app.modules.auth.two_factor.models import TwoFactor
 
@@ -99,11 +100,33 @@ def convert_invitation(row: dict[str, Any], ctx: Context) -> Converted:
         "organization_id": as_text(row.get("organizationId")),
         "email": email,
         "role": as_text(row.get("role")),
-        "team_id": None,  # no teams here (see the team rows' reason)
+        "team_id": as_text(row.get("teamId")),
         "status": as_text(row.get("status")) or "pending",
         "expires_at": expires,
         "created_at": _created(row, ctx),
         "inviter_id": as_text(row.get("inviterId")),
+    }
+
+
+def convert_team(row: dict[str, Any], ctx: Context) -> Converted:
+    name = as_text(row.get("name"))
+    if not name:
+        return Refused("no name")
+    return {
+        "id": as_text(row["id"]),
+        "name": name,
+        "organization_id": as_text(row.get("organizationId")),
+        "created_at": _created(row, ctx),
+        "updated_at": as_datetime(row.get("updatedAt")),
+    }
+
+
+def convert_team_member(row: dict[str, Any], ctx: Context) -> Converted:
+    return {
+        "id": as_text(row["id"]),
+        "team_id": as_text(row.get("teamId")),
+        "user_id": as_text(row.get("userId")),
+        "created_at": _created(row, ctx),
     }
 
 
@@ -175,8 +198,6 @@ def convert_jwks(row: dict[str, Any], ctx: Context) -> Converted:
     }
 
 
-_NO_TEAMS = "this project has no teams (organization teams are not part of this build)"
-
 PLUGIN_TABLES = (
     TableSpec("twoFactor", TwoFactor, convert_two_factor, references=(("user_id", ("user",)),),
               unique=(("user_id",),), keep=keep_consumed_codes),
@@ -187,8 +208,9 @@ PLUGIN_TABLES = (
     TableSpec("invitation", Invitation, convert_invitation,
               references=(("organization_id", ("organization",)), ("inviter_id", ("user",))),
               keep=keep_answered_invitation),
-    TableSpec("team", None, absent_reason=_NO_TEAMS),
-    TableSpec("teamMember", None, absent_reason=_NO_TEAMS),
+    TableSpec("team", Team, convert_team, references=(("organization_id", ("organization",)),)),
+    TableSpec("teamMember", TeamMember, convert_team_member,
+              references=(("team_id", ("team",)), ("user_id", ("user",))), unique=(("team_id", "user_id"),)),
     TableSpec("apikey", ApiKey, convert_api_key, references=(("reference_id", ("user", "organization")),),
               unique=(("key",),)),
     TableSpec("jwks", Jwks, convert_jwks),

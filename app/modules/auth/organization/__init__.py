@@ -1,6 +1,7 @@
 """better-auth's organization plugin: organizations, members, invitations, access control.
 
-Routes under ``/api/v1/auth/organization/*`` (better-auth 1.7.25's shapes and codes); the roles and
+Routes under ``/api/v1/auth/organization/*`` (better-auth 1.7.25's shapes and codes; teams with
+``AUTH__ORGANIZATION__TEAMS__ENABLED``, :mod:`.team_routes`); the roles and
 statements are the application's, in :mod:`app.access_control`. Public functions for other plugins
 and modules: :mod:`app.modules.auth.organization.service`.
 """
@@ -17,6 +18,7 @@ def init_app(app: Flask) -> None:
         member_routes,
         models,
         org_routes,
+        team_routes,
     )
     from app.modules.auth.organization.context import (
         default_organization_column,
@@ -24,8 +26,11 @@ def init_app(app: Flask) -> None:
         member_permission_check,
     )
     from app.modules.auth.organization.settings import load_organization_settings
+    from app.modules.auth.serializers import SESSION_ACTIVE_TEAM
 
-    app.extensions["auth.organization.settings"] = load_organization_settings(app)
+    options = load_organization_settings(app)
+    app.extensions["auth.organization.settings"] = options
+    app.extensions[SESSION_ACTIVE_TEAM] = options.teams.enabled
     app.extensions["auth.context_hooks"].append(default_organization_context)
     app.extensions["auth.session_columns"]["defaultOrganizationId"] = default_organization_column
     app.extensions["auth.member_permission_check"] = member_permission_check

@@ -32,6 +32,7 @@ from app.modules.auth.organization.common import (
     org_error,
     set_active_organization,
     target_organization_id,
+    with_cookie,
 )
 from app.modules.auth.organization.models import Invitation, Member, Organization
 from app.modules.auth.organization.serializers import invitation_json, member_json
@@ -42,6 +43,7 @@ from app.modules.auth.organization.service import (
     parse_role_list,
 )
 from app.modules.auth.organization.settings import org_settings
+from app.modules.auth.organization.team_service import invitation_team_ids, join_invited_teams
 from app.modules.auth.routes.common import bp, json_response, require_session, settings
 from app.modules.auth.routes.verification import send_auth_mail
 from app.modules.auth.schemas import normalize_email
@@ -136,12 +138,13 @@ def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
             row.status = "canceled"
     if len(_pending(organization_id)) - len(already) >= options.invitation_limit:
         raise org_error(403, "INVITATION_LIMIT_REACHED")
+    team_ids = invitation_team_ids(organization_id, body.team_id)
     invitation = Invitation(
         id=generate_id(32),
         organization_id=organization_id,
         email=email,
         role=",".join(roles),
-        team_id=None,
+        team_id=team_ids,
         status="pending",
         expires_at=expires,
         created_at=utcnow(),
@@ -288,6 +291,11 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
         created_at=utcnow(),
     )
     db.session.add(member)
+    try:
+        one_team = join_invited_teams(invitation, resolved)
+    except ApiError:
+        db.session.rollback()  # the invitation stays pending
+        raise
     set_active_organization(resolved, organization_id)
     memberships_changed(resolved.user_id)
     try:
@@ -305,7 +313,8 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
         organization_id=organization_id,
         details={"invitation": invitation.id, "role": member.role},
     )
-    return json_response({"invitation": invitation_json(invitation), "member": member_json(member)})
+    response = json_response({"invitation": invitation_json(invitation), "member": member_json(member)})
+    return with_cookie(response, resolved) if one_team else response  # as better-auth
 
 
 @bp.post("/organization/reject-invitation")

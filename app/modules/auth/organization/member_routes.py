@@ -37,6 +37,7 @@ from app.modules.auth.organization.service import (
     parse_role_list,
 )
 from app.modules.auth.organization.settings import org_settings
+from app.modules.auth.organization.team_service import leave_organization_teams
 from app.modules.auth.routes.common import bp, json_response, require_session
 
 _SORTABLE = {"createdAt": Member.created_at, "role": Member.role, "userId": Member.user_id, "id": Member.id}
@@ -161,6 +162,7 @@ def _remove(member: Member) -> dict[str, Any]:
     user = db.session.get(User, member.user_id)
     body = member_json(member, user)
     clear_active_organization(member.organization_id, member.user_id)
+    leave_organization_teams(member.organization_id, member.user_id)
     memberships_changed(member.user_id)
     db.session.delete(member)
     db.session.commit()

@@ -1,4 +1,4 @@
-"""better-auth's organization tables: organization, member, invitation (camelCase columns, as theirs).
+"""better-auth's organization tables: organization, member, invitation, team, teamMember (camelCase columns).
 
 Better than better-auth: ``member`` has a unique index on (organizationId, userId). It makes the
 permission check one index lookup whatever the organization's size, and two racing accepts cannot
@@ -57,3 +57,31 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     expires_at: Mapped[datetime] = mapped_column("expiresAt", UTCDateTime)
     created_at: Mapped[datetime] = mapped_column("createdAt", UTCDateTime, default=utcnow)
     inviter_id: Mapped[str] = mapped_column("inviterId", ForeignKey("user.id", ondelete="CASCADE"))
+
+
+class Team(db.Model):  # type: ignore[name-defined,misc]
+    """A team inside an organization (better-auth ``teams.enabled``)."""
+
+    __tablename__ = "team"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    organization_id: Mapped[str] = mapped_column(
+        "organizationId", ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column("createdAt", UTCDateTime, default=utcnow)
+    #: None until first updated for a default team, as better-auth writes it.
+    updated_at: Mapped[datetime | None] = mapped_column("updatedAt", UTCDateTime)
+
+
+class TeamMember(db.Model):  # type: ignore[name-defined,misc]
+    """A user in a team. Unique on (teamId, userId): two racing adds cannot add a user twice
+    (better-auth's ``membershipKey`` column, as an index)."""
+
+    __tablename__ = "teamMember"
+    __table_args__ = (Index("ix_teamMember_teamId_userId", "teamId", "userId", unique=True),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team_id: Mapped[str] = mapped_column("teamId", ForeignKey("team.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column("userId", ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column("createdAt", UTCDateTime, default=utcnow)

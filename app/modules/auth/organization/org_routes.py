@@ -32,7 +32,7 @@ from app.modules.auth.organization.common import (
 )
 from app.modules.auth.organization.invitation_routes import visible_invitations
 from app.modules.auth.organization.models import Invitation, Member, Organization
-from app.modules.auth.organization.serializers import invitation_json, member_json, organization_json
+from app.modules.auth.organization.serializers import invitation_json, member_json, organization_json, team_json
 from app.modules.auth.organization.service import (
     clear_active_organization,
     find_member,
@@ -40,6 +40,14 @@ from app.modules.auth.organization.service import (
     memberships_changed,
 )
 from app.modules.auth.organization.settings import org_settings
+from app.modules.auth.organization.team_service import (
+    create_default_team,
+    forget_organization_teams,
+    list_teams,
+    set_active_team,
+    team_member_counts,
+    teams_enabled,
+)
 from app.modules.auth.routes.common import bp, json_response, require_session
 from app.modules.auth.schemas import StatusResponse
 
@@ -69,8 +77,12 @@ def org_create_organization(body: s.CreateOrganizationBody) -> ResponseReturnVal
     db.session.add(org)
     db.session.flush()
     db.session.add(member)
+    db.session.flush()
+    team_member = create_default_team(org, resolved.user_id)
     if not body.keep_current_active_organization:
         set_active_organization(resolved, org.id)
+        if team_member is not None:
+            set_active_team(resolved, team_member.team_id)
     memberships_changed(resolved.user_id)
     try:
         db.session.commit()
@@ -151,6 +163,7 @@ def org_delete_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
     body_out = organization_json(org)
     clear_active_organization(organization_id)
     memberships_changed(organization_id=organization_id)
+    forget_organization_teams(organization_id)
     db.session.execute(delete(Invitation).where(Invitation.organization_id == organization_id))
     db.session.execute(delete(Member).where(Member.organization_id == organization_id))
     db.session.delete(org)
@@ -195,11 +208,15 @@ def org_get_full_organization(query: s.FullOrganizationQuery) -> ResponseReturnV
         .where(Member.organization_id == org.id).order_by(Member.created_at, Member.id).limit(limit)
     ).all()
     invitations = visible_invitations(me.role, org.id)
-    return json_response({
+    full = {
         **organization_json(org),
         "members": [member_json(m, u) for m, u in rows],
         "invitations": [invitation_json(i) for i in invitations],
-    })
+    }
+    if teams_enabled():
+        counts = team_member_counts(org.id)  # better-auth's full organization shows its memberCount
+        full["teams"] = [{**team_json(team), "memberCount": counts.get(team.id, 0)} for team in list_teams(org.id)]
+    return json_response(full)
 
 
 @bp.get("/organization/get-organization")

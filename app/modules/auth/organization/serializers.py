@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flask import current_app
+
 from app.modules.auth.models import User
-from app.modules.auth.organization.models import Invitation, Member, Organization
-from app.modules.auth.serializers import iso
+from app.modules.auth.organization.models import Invitation, Member, Organization, Team, TeamMember
+from app.modules.auth.serializers import SESSION_ACTIVE_TEAM, iso
 
 
 def parse_metadata(raw: str | None) -> dict[str, Any] | None:
@@ -59,6 +61,20 @@ def invitation_json(invitation: Invitation) -> dict[str, Any]:
         "createdAt": iso(invitation.created_at),
         "inviterId": invitation.inviter_id,
     }
-    if invitation.team_id is not None:  # better-auth has the key only with teams
-        body["teamId"] = invitation.team_id
+    if invitation.team_id is not None or current_app.extensions.get(SESSION_ACTIVE_TEAM):
+        body["teamId"] = invitation.team_id  # better-auth has the key only with teams
     return body
+
+
+def team_json(team: Team) -> dict[str, Any]:
+    return {
+        "id": team.id,
+        "name": team.name,
+        "organizationId": team.organization_id,
+        "createdAt": iso(team.created_at),
+        "updatedAt": iso(team.updated_at),
+    }
+
+
+def team_member_json(member: TeamMember) -> dict[str, Any]:
+    return {"id": member.id, "teamId": member.team_id, "userId": member.user_id, "createdAt": iso(member.created_at)}

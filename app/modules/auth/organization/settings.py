@@ -11,6 +11,24 @@ from config import load_section
 ENV_PREFIX = "AUTH__ORGANIZATION__"
 
 
+class TeamSettings(BaseSettings):
+    """better-auth's ``teams`` options (``AUTH__ORGANIZATION__TEAMS__*``); off by default, as there."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX + "TEAMS__", extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
+    )
+
+    enabled: bool = False
+    #: Teams one organization may have; None: no limit.
+    maximum_teams: int | None = Field(default=None, ge=1)
+    #: Members one team may have; None: no limit.
+    maximum_members_per_team: int | None = Field(default=None, ge=1)
+    #: Off: an organization's last team cannot be removed (better-auth's default).
+    allow_removing_all_teams: bool = False
+    #: A team named after the organization, with its creator in it, made with every organization.
+    default_team_enabled: bool = True
+
+
 class OrganizationSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
@@ -30,13 +48,16 @@ class OrganizationSettings(BaseSettings):
     require_email_verification_on_invitation: bool = True
     #: The link mailed with an invitation; ``{base_url}`` and ``{id}`` are filled in.
     invitation_url: str = "{base_url}/accept-invitation/{id}"
-
+    #: Loaded by :func:`load_organization_settings` from its own prefix.
+    teams: TeamSettings = Field(default_factory=TeamSettings.model_construct)
 
 
 
 def load_organization_settings(app: Flask) -> OrganizationSettings:
     """Environment, then the factory's overrides; a bad value raises ``ConfigError`` naming it."""
-    return load_section(OrganizationSettings, app.config.get("SETTINGS_OVERRIDES"))
+    overrides = app.config.get("SETTINGS_OVERRIDES")
+    teams = load_section(TeamSettings, overrides)
+    return load_section(OrganizationSettings, overrides).model_copy(update={"teams": teams})
 
 
 def org_settings() -> OrganizationSettings:
