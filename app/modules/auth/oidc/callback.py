@@ -103,6 +103,7 @@ def _claims(fed: Federation, metadata: ProviderMetadata, token: dict[str, Any], 
             client_id=fed.client.client_id,
             nonce=flow.nonce,
             algorithms=metadata.id_token_algs,
+            access_token=token.get("access_token"),
         )
     except IdTokenError as error:
         log.warning("ID token refused: %s", error)
