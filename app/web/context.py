@@ -22,8 +22,7 @@ def auth_enabled() -> bool:
 
 
 def keycloak_enabled() -> bool:
-    settings = current_app.config["SETTINGS"]
-    return bool(settings.modules.auth and settings.keycloak.enabled)
+    return bool(current_app.config["SETTINGS"].modules.auth and current_app.extensions.get("auth.oidc"))
 
 
 def signed_in_user() -> Any:

@@ -12,6 +12,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes and hooks on the auth module."""
+    from app.core.settings import section
     from app.modules.auth.organization import (  # noqa: F401 - the routes attach to the auth blueprint
         invitation_routes,
         member_routes,
@@ -23,9 +24,9 @@ def init_app(app: Flask) -> None:
         default_organization_context,
         member_permission_check,
     )
-    from app.modules.auth.organization.settings import load_organization_settings
+    from app.modules.auth.organization.settings import OrganizationSettings
 
-    app.extensions["auth.organization.settings"] = load_organization_settings(app)
+    section(app, OrganizationSettings)  # a wrong AUTH__ORGANIZATION__* value stops the start
     app.extensions["auth.context_hooks"].append(default_organization_context)
     app.extensions["auth.session_columns"]["defaultOrganizationId"] = default_organization_column
     app.extensions["auth.member_permission_check"] = member_permission_check

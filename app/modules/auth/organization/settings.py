@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from config import load_section
+from app.core.settings import Section, current
 
 ENV_PREFIX = "AUTH__ORGANIZATION__"
 
 
-class OrganizationSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+class OrganizationSettings(Section):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     allow_user_to_create_organization: bool = True
     #: Organizations one user may belong to when creating another; None: no limit.
@@ -32,13 +29,6 @@ class OrganizationSettings(BaseSettings):
     invitation_url: str = "{base_url}/accept-invitation/{id}"
 
 
-
-
-def load_organization_settings(app: Flask) -> OrganizationSettings:
-    """Environment, then the factory's overrides; a bad value raises ``ConfigError`` naming it."""
-    return load_section(OrganizationSettings, app.config.get("SETTINGS_OVERRIDES"))
-
-
 def org_settings() -> OrganizationSettings:
-    found: OrganizationSettings = current_app.extensions["auth.organization.settings"]
-    return found
+    """Shorthand for ``current(OrganizationSettings)``."""
+    return current(OrganizationSettings)
