@@ -31,7 +31,7 @@ BAD = [
         "MODULES__TENANT=true needs MODULES__AUTH=true",
     ),
     ({"KEYCLOAK__ENABLED": "true"}, "KEYCLOAK__ISSUER is required when KEYCLOAK__ENABLED=true"),
-    # Modules' and plugins' own settings (config.load_section) stop the start the same way.
+    # Modules' and plugins' own settings (app.core.settings.section) stop the start the same way.
     ({"AUTH__TWO_FACTOR__DIGITS": "six"}, "AUTH__TWO_FACTOR__DIGITS='six' is invalid: Input should be a valid integer"),
     ({"AUTH__JWT__ALG": "none"}, "AUTH__JWT__ALG='none' is invalid"),
     ({"MODULES__AUDIT": "true", "MODULES__AUDIT__BATCH_SIZE": "0"}, "MODULES__AUDIT__BATCH_SIZE='0' is invalid"),
