@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import requests
 from authlib.oidc.core import CodeIDToken
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import Key, KeySet
 
 #: Asymmetric JWS algorithms we accept (RFC 7518 §3.1 minus HMAC and "none").
@@ -32,6 +33,8 @@ ALLOWED_ALGS: frozenset[str] = frozenset(
 )
 _KEY_TYPE = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 LEEWAY = 60
+# RFC 9864 names Ed25519 signatures "Ed25519"; providers still advertise and sign "EdDSA".
+warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
 MIN_REFRESH_INTERVAL = 10.0
 TIMEOUT = 10.0
 
