@@ -290,5 +290,5 @@ def get_mailer() -> Mailer:
     """The current app's mailer; built on first use when ``init_mailer`` was not called."""
     mailer: Mailer | None = current_app.extensions.get("mailer")
     if mailer is None:
-        mailer = init_mailer(current_app._get_current_object())  # type: ignore[attr-defined]
+        mailer = init_mailer(current_app)  # the proxy will do: only its config and extensions are read
     return mailer

@@ -75,11 +75,11 @@ class _Cache:
 
 
 def _cache(app: Flask | None = None) -> _Cache:
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    cache = app.extensions.get(_EXTENSION)
+    extensions = (app or current_app).extensions
+    cache: _Cache | None = extensions.get(_EXTENSION)
     if cache is None:
-        cache = app.extensions.setdefault(_EXTENSION, _Cache())
-    return cache  # type: ignore[no-any-return]
+        cache = extensions.setdefault(_EXTENSION, _Cache())
+    return cache
 
 
 def forget_keys(app: Flask | None = None) -> None:
