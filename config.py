@@ -3,6 +3,9 @@
 Nested keys are separated by ``__``: ``MODULES__AUTH=false`` sets ``settings.modules.auth``.
 A wrong value stops the start with :class:`ConfigError`, whose message is one line that names the
 variable, what is wrong with its value and the form that is expected.
+
+Only what the factory needs before any module exists is here; every module, plugin and core part
+declares its own section next to its code (``app.core.settings``; docs/architecture.md, "Settings").
 """
 
 from __future__ import annotations
