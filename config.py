@@ -3,6 +3,9 @@
 Nested keys are separated by ``__``: ``MODULES__AUTH=false`` sets ``settings.modules.auth``.
 A wrong value stops the start with :class:`ConfigError`, whose message is one line that names the
 variable, what is wrong with its value and the form that is expected.
+
+Only what the factory needs before any module exists is here; every module, plugin and core part
+declares its own section next to its code (``app.core.settings``; docs/architecture.md, "Settings").
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import secrets
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -65,7 +68,7 @@ class ModulesSettings(_Section):
     audit: bool = False
 
 
-def _split_csv(value: Any) -> Any:
+def split_csv(value: Any) -> Any:
     if isinstance(value, str):
         parts = (part.strip() for part in value.split(","))
         # "myapp://" is a custom scheme origin: only a trailing slash after a host is dropped.
@@ -76,7 +79,7 @@ def _split_csv(value: Any) -> Any:
 CsvList = Annotated[list[str], NoDecode]
 
 
-def _check_origins(value: list[str]) -> list[str]:
+def check_origins(value: list[str]) -> list[str]:
     for origin in value:
         wildcard_ipv4 = re.fullmatch(r"[\d*?]+(\.[\d*?]+){3}", origin) is not None
         if "://" not in origin and not origin.startswith("*.") and not wildcard_ipv4:
@@ -157,113 +160,9 @@ class AuthSettings(_Section):
     delete_user: DeleteUserSettings = DeleteUserSettings()
     app_name: str = "SaaS foundation"
 
-    _split = field_validator("trusted_origins", mode="before")(_split_csv)
+    _split = field_validator("trusted_origins", mode="before")(split_csv)
 
-    _origins = field_validator("trusted_origins")(lambda value: _check_origins(value))
-
-
-#: Request headers a cross-origin front end may send (the better-auth client, API keys, the tenant).
-DEFAULT_CORS_HEADERS = ["Content-Type", "Authorization", "X-API-Key", "X-Tenant-ID", "X-Request-ID"]
-
-
-class CorsSettings(_Section):
-    """``CORS__*``: which other origins may call the API from a browser (Fetch standard, CORS protocol).
-
-    The auth routes admit ``AUTH__TRUSTED_ORIGINS``; the application routes ``CORS__ORIGINS``, which
-    defaults to the same list.
-    """
-
-    origins: CsvList = Field(default_factory=list)
-    #: How long a browser may cache a preflight answer, seconds.
-    max_age: int = Field(default=600, ge=0, le=86400)
-    allow_headers: CsvList = Field(default_factory=lambda: list(DEFAULT_CORS_HEADERS))
-
-    _split = field_validator("origins", "allow_headers", mode="before")(_split_csv)
-
-    _origins = field_validator("origins")(lambda value: _check_origins(value))
-
-
-class SmtpSettings(_Section):
-    host: str = "localhost"
-    port: int = Field(default=587, ge=1, le=65535)
-    username: str | None = None
-    password: str | None = None
-    #: "starttls" (port 587), "ssl" (implicit TLS, port 465) or "none" (local relays only).
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    timeout: float = Field(default=10.0, gt=0)
-    #: PEM file of an extra CA trusted for the SMTP server (private relays); verification stays on.
-    ca_file: str | None = None
-
-
-class MailSettings(_Section):
-    backend: Literal["console", "smtp", "file"] = "console"
-    from_address: str = "no-reply@localhost"
-    #: With backend=file: one JSON object per line (to, subject, text, url).
-    file: str | None = None
-    smtp: SmtpSettings = SmtpSettings()
-
-
-class KeycloakSettings(_Section):
-    """Keycloak (any OpenID Connect provider) federation: ``KEYCLOAK__*``."""
-
-    enabled: bool = False
-    #: The issuer as the server reaches it, e.g. http://keycloak:8080/realms/acme.
-    issuer: AnyHttpUrl | None = None
-    #: The issuer as browsers reach it, when it differs (containers, split DNS).
-    public_url: AnyHttpUrl | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    map_roles: bool = False
-    map_groups: bool = False
-    scopes: str = "openid email profile"
-
-
-class AdminSettings(_Section):
-    email: str | None = None
-    password: str | None = None
-
-
-class MetricsSettings(_Section):
-    """Who may read ``/metrics`` and ``/api/v1/version``: ``METRICS__*``."""
-
-    #: When set, both answer only ``Authorization: Bearer <token>`` (401 otherwise).
-    token: str | None = Field(default=None, min_length=16)
-
-    @field_validator("token", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
-
-
-class VersionSettings(_Section):
-    #: ``/api/v1/version`` names the Python version only when asked to (it helps an attacker pick exploits).
-    show_python: bool = False
-
-
-class WebSettings(_Section):
-    """The server-rendered pages: ``WEB__*``."""
-
-    #: A folder of templates searched before the built-in ones (``web/sign_in.html``, ...).
-    template_folder: str | None = None
-
-    @field_validator("template_folder")
-    @classmethod
-    def _folder_exists(cls, value: str | None) -> str | None:
-        if value and not Path(value).is_dir():
-            raise ValueError(f"{value!r} is not a directory")
-        return value or None
-
-
-class OpenApiSettings(_Section):
-    #: Empty: the self-hosted, pinned bundle (``scripts/fetch_scalar.sh``); else a CDN URL of the script.
-    scalar_script_url: AnyHttpUrl | None = None
-    #: Subresource Integrity of the CDN script (``sha384-...``); the self-hosted one has its own.
-    scalar_script_integrity: Annotated[str, Field(pattern=r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")] | None = None
-
-    @field_validator("scalar_script_url", "scalar_script_integrity", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return None if value == "" else value
+    _origins = field_validator("trusted_origins")(lambda value: check_origins(value))
 
 
 class Settings(BaseSettings):
@@ -291,14 +190,6 @@ class Settings(BaseSettings):
 
     modules: ModulesSettings = ModulesSettings()
     auth: AuthSettings = AuthSettings()
-    admin: AdminSettings = AdminSettings()
-    mail: MailSettings = MailSettings()
-    keycloak: KeycloakSettings = KeycloakSettings()
-    openapi: OpenApiSettings = OpenApiSettings()
-    metrics: MetricsSettings = MetricsSettings()
-    version: VersionSettings = VersionSettings()
-    cors: CorsSettings = CorsSettings()
-    web: WebSettings = WebSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -333,20 +224,6 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("is not a Redis URL; expected redis://host:port/db")
         return value
-
-    @model_validator(mode="after")
-    def _mail_file_needs_path(self) -> Settings:
-        if self.mail.backend == "file" and not self.mail.file:
-            raise ValueError("MAIL__FILE is required when MAIL__BACKEND=file; expected a file path")
-        return self
-
-    @model_validator(mode="after")
-    def _keycloak_complete(self) -> Settings:
-        if self.keycloak.enabled:
-            for name in ("issuer", "client_id", "client_secret"):
-                if not getattr(self.keycloak, name):
-                    raise ValueError(f"KEYCLOAK__{name.upper()} is required when KEYCLOAK__ENABLED=true")
-        return self
 
     @model_validator(mode="after")
     def _redis_counters_need_redis(self) -> Settings:
@@ -429,16 +306,22 @@ def _shown(name: str, value: Any) -> str:
     return f"={value!r}"
 
 
-def _describe(error: ValidationError) -> str:
+def describe_error(error: ValidationError, prefix: str = "") -> str:
+    """The first error as one line: ``NAME=value what is wrong; what is expected``.
+
+    ``prefix`` is a section's ``env_prefix`` (``AUTH__JWT__``); a model-level validator (no field
+    in its location) names the variables itself, so its message is the line.
+    """
     first = error.errors()[0]
-    name = _variable_name(first["loc"])
+    field = _variable_name(first["loc"])
     message = first["msg"].removeprefix("Value error, ")
-    if not name:  # model-level validators name the variable themselves
+    if not field:
         return message
+    name = prefix.upper() + field
     shown = _shown(name, first.get("input"))
     if first["type"] == "bool_parsing":
         message = "is not a boolean; expected true or false"
-    elif not message.startswith(("is ", "has ", "names ")):
+    elif not message.startswith(("is ", "has ", "names ", "needs ")):
         message = f"is invalid: {message}"
     return f"{name}{shown} {message}"
 
@@ -458,7 +341,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *, env_file: str |
     try:
         settings = Settings(_env_file=env_file, **_nest(overrides or {}))
     except ValidationError as error:
-        raise ConfigError(_describe(error)) from None
+        raise ConfigError(describe_error(error)) from None
     if not settings.auth.secret and settings.modules.auth:
         if settings.app_env is Environment.DEVELOPMENT:
             secret = development_secret(Path(os.environ.get("DEV_SECRET_FILE") or DEFAULT_DEV_SECRET_FILE))
@@ -506,33 +389,3 @@ def development_secret(path: Path) -> str:
             "(delete the file to get a new one)"
         )
     return secret
-
-
-SectionT = TypeVar("SectionT", bound=BaseSettings)
-
-
-def load_section(model: type[SectionT], overrides: Mapping[str, Any] | None = None) -> SectionT:
-    """A module's own settings: ``model`` is a ``BaseSettings`` whose ``env_prefix`` names them
-    (``MODULES__AUDIT__``, ``AUTH__API_KEY__``...). Read from the environment and ``.env`` like the
-    rest, with ``create_app``'s overrides (``app.config["SETTINGS_OVERRIDES"]``) on top; a wrong value
-    is a :class:`ConfigError` naming the variable."""
-    prefix = str(model.model_config.get("env_prefix", "")).upper()
-    picked = {
-        key.upper().removeprefix(prefix).lower(): value
-        for key, value in (overrides or {}).items()
-        if key.upper().startswith(prefix) and key.upper() != prefix.rstrip("_")
-    }
-    picked = {key: value for key, value in picked.items() if key in model.model_fields}
-    env_file = os.environ.get("APP_ENV_FILE", ".env") or None
-    try:
-        return model(_env_file=env_file, **picked)
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = prefix + "__".join(str(part) for part in first["loc"]).upper()
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "bool_parsing":
-            message = "is not a boolean; expected true or false"
-        elif not message.startswith(("is ", "has ", "names ", "needs ")):
-            message = f"is invalid: {message}"
-        shown = "" if name.endswith(("SECRET", "PASSWORD")) or name == prefix else f"={first.get('input')!r}"
-        raise ConfigError(f"{name}{shown} {message}" if name != prefix else message) from None

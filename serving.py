@@ -23,9 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from config import ConfigError, load_section
+from app.core.settings import Section, load
+from config import ConfigError
 
 __all__ = ["ServerSettings", "exit_on_config_error", "load_server_settings", "main"]
 
@@ -46,10 +47,10 @@ def _writable_place(path: str) -> bool:
     return parent.is_dir() and os.access(parent, os.W_OK)
 
 
-class ServerSettings(BaseSettings):
+class ServerSettings(Section):
     """gunicorn's settings from the environment (and ``.env``); see README, "Serving"."""
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True, case_sensitive=False)
+    model_config = SettingsConfigDict(env_prefix="")
 
     port: int = Field(default=8000, ge=1, le=65535, validation_alias="PORT")
     #: Full bind address(es), comma-separated; wins over PORT.
@@ -99,7 +100,7 @@ class ServerSettings(BaseSettings):
 
 def load_server_settings() -> ServerSettings:
     """The serving settings; :class:`ConfigError` (one line, naming the variable) when one is wrong."""
-    return load_section(ServerSettings)
+    return load(ServerSettings)
 
 
 @contextmanager

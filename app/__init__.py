@@ -52,6 +52,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
 
     from app.core.logging import configure_logging
+    from app.extensions import db, migrate  # before logging is set up: alembic logs its plugins at import
 
     configure_logging(settings.log_level, json_lines=settings.is_production)
 
@@ -79,8 +80,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
 
-    from app.extensions import db, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     if settings.redis_url:
@@ -102,8 +101,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     setup_modules(app)
     from app.core.cors import init_cors
 
-    api_key_headers = app.extensions.get("auth.api_key.settings")
-    init_cors(app, extra_headers=getattr(api_key_headers, "headers", ()))
+    init_cors(app, extra_headers=app.extensions.get("cors.extra_headers", ()))
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
 

@@ -31,14 +31,21 @@ BAD = [
         "MODULES__TENANT=true needs MODULES__AUTH=true",
     ),
     ({"KEYCLOAK__ENABLED": "true"}, "KEYCLOAK__ISSUER is required when KEYCLOAK__ENABLED=true"),
-    # Modules' and plugins' own settings (config.load_section) stop the start the same way.
+    # Modules' and plugins' own settings (app.core.settings.section) stop the start the same way.
     ({"AUTH__TWO_FACTOR__DIGITS": "six"}, "AUTH__TWO_FACTOR__DIGITS='six' is invalid: Input should be a valid integer"),
     ({"AUTH__JWT__ALG": "none"}, "AUTH__JWT__ALG='none' is invalid"),
     ({"MODULES__AUDIT": "true", "MODULES__AUDIT__BATCH_SIZE": "0"}, "MODULES__AUDIT__BATCH_SIZE='0' is invalid"),
+    # A section's model-level rule names its variables itself (no "is invalid:" in front of it).
+    (
+        {"MODULES__TENANT": "true", "MODULES__TENANT__SUBDOMAIN": "true"},
+        "configuration error: MODULES__TENANT__SUBDOMAIN=true needs MODULES__TENANT__BASE_DOMAIN",
+    ),
+    ({"MAIL__BACKEND": "file"}, "configuration error: MAIL__FILE is required when MAIL__BACKEND=file"),
+    ({"METRICS__TOKEN": "short"}, "METRICS__TOKEN is invalid: String should have at least 16 characters"),
 ]
 IDS = [
     "bool", "db-url", "db-backend", "redis-url", "short-secret", "missing-secret", "tenant-without-auth",
-    "keycloak-incomplete", "two-factor-digits", "jwt-alg", "audit-batch",
+    "keycloak-incomplete", "two-factor-digits", "jwt-alg", "audit-batch", "tenant-rule", "mail-file", "metrics-token",
 ]
 
 

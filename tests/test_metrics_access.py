@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from config import ConfigError, load_settings
+from app.core.metrics import MetricsSettings
+from app.core.settings import load
+from config import ConfigError
 
 TOKEN = "scrape-token-0123456789abcdef"
 
@@ -56,6 +58,6 @@ def test_with_a_token_the_token_is_let_in(make_app: Any, path: str) -> None:
 
 def test_a_short_token_stops_the_start_without_showing_it() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings({"APP_ENV": "testing", "METRICS__TOKEN": "short"})
+        load(MetricsSettings, {"METRICS__TOKEN": "short"})
     assert str(caught.value).startswith("METRICS__TOKEN is invalid: String should have at least 16 characters")
     assert "'short'" not in str(caught.value)  # a token is never echoed, like a secret

@@ -112,3 +112,23 @@ def test_reference_page_default_script_is_self_hosted(make_app: AppFactory) -> N
     html = make_app().test_client().get("/api/v1/auth/reference").get_data(as_text=True)
     assert '<script src="/api/v1/auth/reference/scalar-standalone.js" integrity="sha384-' in html
     assert "cdn.jsdelivr.net" not in html
+
+
+def test_every_request_body_is_the_schema_of_the_model_that_validates_it(full_app: Flask) -> None:
+    """Two models may share a class name (admin's and the core's ``UpdateUserBody``); each operation
+    must still point at its own (the apispec plugin names the second ``AdminUpdateUserBody``...)."""
+    from app.core.api import operation_of
+
+    document = full_app.test_client().get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    checked = 0
+    for rule in full_app.url_map.iter_rules():
+        op = operation_of(full_app.view_functions[rule.endpoint])
+        if op is None or op.body is None or "POST" not in (rule.methods or ()):
+            continue
+        path = _CONVERTER.sub(r"{\1}", rule.rule)
+        ref = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        documented = schemas[ref.rsplit("/", 1)[-1]]
+        assert set(documented.get("properties", {})) == set(op.body.model_json_schema().get("properties", {})), path
+        checked += 1
+    assert checked > 50

@@ -26,9 +26,34 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, request
 from flask_cors import CORS
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
 from werkzeug.exceptions import MethodNotAllowed
 
-from config import Settings
+from app.core.settings import Section, section
+from config import CsvList, Settings, check_origins, split_csv
+
+#: Request headers a cross-origin front end may send (the better-auth client, API keys, the tenant).
+DEFAULT_CORS_HEADERS = ["Content-Type", "Authorization", "X-API-Key", "X-Tenant-ID", "X-Request-ID"]
+
+
+class CorsSettings(Section):
+    """``CORS__*``: which other origins may call the API from a browser (Fetch standard, CORS protocol).
+
+    The auth routes admit ``AUTH__TRUSTED_ORIGINS``; the application routes ``CORS__ORIGINS``, which
+    defaults to the same list.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CORS__")
+
+    origins: CsvList = Field(default_factory=list)
+    #: How long a browser may cache a preflight answer, seconds.
+    max_age: int = Field(default=600, ge=0, le=86400)
+    allow_headers: CsvList = Field(default_factory=lambda: list(DEFAULT_CORS_HEADERS))
+
+    _split = field_validator("origins", "allow_headers", mode="before")(split_csv)
+
+    _origins = field_validator("origins")(lambda value: check_origins(value))
 
 __all__ = ["EXPOSED_HEADERS", "CorsPolicy", "init_cors", "origin_pattern"]
 
@@ -85,12 +110,11 @@ class CorsPolicy:
     max_age: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CorsPolicy:
+    def from_settings(cls, settings: Settings, cors: CorsSettings) -> CorsPolicy:
         from app.modules.auth.origin import TrustedOrigins
 
         base = TrustedOrigins([settings.base_url]).patterns
         auth = [p for p in TrustedOrigins(settings.auth.trusted_origins).patterns if p not in base]
-        cors = settings.cors
         app_list = [p for p in TrustedOrigins(cors.origins).patterns if p not in base] if cors.origins else auth
         return cls(
             auth_origins=tuple(origin_pattern(p) for p in auth),
@@ -123,7 +147,7 @@ def _merge_expose_headers(response: Response) -> Response:
 
 def init_cors(app: Flask, extra_headers: Iterable[str] = ()) -> CorsPolicy:
     """Admit the configured origins (``extra_headers``: e.g. custom API-key headers) and answer preflights."""
-    policy = CorsPolicy.from_settings(app.config["SETTINGS"])
+    policy = CorsPolicy.from_settings(app.config["SETTINGS"], section(app, CorsSettings))
     app.extensions["cors.policy"] = policy
     known = {h.lower() for h in policy.allow_headers}
     headers = [*policy.allow_headers, *(h for h in extra_headers if h.lower() not in known)]

@@ -9,10 +9,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import text
 
 from app.core.api import ApiModel, endpoint
 from app.core.metrics import require_metrics_token
+from app.core.settings import Section, current, section
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,18 @@ def readyz() -> ResponseReturnValue:
     return jsonify({"status": status, "components": components}), 200 if ok else 503
 
 
+class VersionSettings(Section):
+    model_config = SettingsConfigDict(env_prefix="VERSION__")
+
+    #: ``/api/v1/version`` names the Python version only when asked to (it helps an attacker pick exploits).
+    show_python: bool = False
+
+
+@bp.record_once
+def _check_settings(state: Any) -> None:
+    section(state.app, VersionSettings)  # a wrong VERSION__* value stops the start
+
+
 @bp.get("/version")
 @endpoint(summary="Version of the running application", tags=["Health"], response=Version,
           responses={401: "METRICS__TOKEN is set and the request lacks it"})
@@ -130,7 +144,7 @@ def version() -> ResponseReturnValue:
     except metadata.PackageNotFoundError:
         app_version = "0.0.0+unknown"
     body: dict[str, Any] = {"name": "saas-foundation", "version": app_version}
-    if settings.version.show_python:
+    if current(VersionSettings).show_python:
         body["python"] = platform.python_version()
     body["modules"] = settings.modules.model_dump()
     return body

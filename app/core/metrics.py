@@ -14,8 +14,9 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -24,6 +25,10 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from app.core.settings import Section, current, section
 
 REQUESTS = Counter(
     "http_requests_total", "HTTP requests answered", ["route", "method", "status"]
@@ -55,11 +60,25 @@ def _record(response: Response) -> Response:
     return response
 
 
+class MetricsSettings(Section):
+    """Who may read ``/metrics`` and ``/api/v1/version``: ``METRICS__*``."""
+
+    model_config = SettingsConfigDict(env_prefix="METRICS__")
+
+    #: When set, both answer only ``Authorization: Bearer <token>`` (401 otherwise).
+    token: str | None = Field(default=None, min_length=16)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
 def require_metrics_token() -> None:
     """Refuse the request unless it carries the configured bearer token (no token set: open)."""
     from app.core.errors import ApiError
 
-    token: str | None = current_app.config["SETTINGS"].metrics.token
+    token = current(MetricsSettings).token
     if token is None:
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
@@ -81,6 +100,7 @@ def metrics_view() -> Response:
 
 
 def init_metrics(app: Flask) -> None:
+    section(app, MetricsSettings)  # a wrong METRICS__TOKEN stops the start
     app.before_request(_start_timer)
     app.after_request(_record)
     app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])

@@ -1,26 +1,25 @@
 """The OpenAPI 3.1 document, built with apispec from the routes' own validation schemas.
 
-Every view declared with :func:`app.core.api.endpoint` contributes its operation; the request and
-response schemas come from the same pydantic models that validate requests. Served at
+Every view declared with :func:`app.core.api.endpoint` contributes its operation through
+``APISpec.path``; the operations name their pydantic models, which the
+:class:`~app.core.openapi_pydantic.PydanticPlugin` registers as components and turns into ``$ref``s
+(the same models validate the requests). What stays hand-written here is better-auth's wire format:
+its operationIds, its error body and the statuses the framework itself answers. Served at
 ``/api/v1/openapi.json`` (and by the auth module at better-auth's ``/open-api/generate-schema``).
 """
 
 from __future__ import annotations
 
 import re
-import types
-import typing
 from typing import Any
 
 from apispec import APISpec
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
 from app.core.api import Operation, endpoint, operation_of
+from app.core.openapi_pydantic import REF, PydanticPlugin
 
-REF = "#/components/schemas/{model}"
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 ERROR_SCHEMA = {
@@ -44,40 +43,6 @@ _STANDARD_ERRORS = {
     415: "Unsupported media type",
     429: "Too many requests",
 }
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
-
-
-def _schema_for(annotation: Any) -> dict[str, Any]:
-    """A JSON schema for a response annotation: a model, ``list[Model]``, ``Model | None``, a dict."""
-    if annotation is None:
-        return {"type": "null"}
-    if isinstance(annotation, dict):
-        return annotation
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return {"$ref": REF.format(model=annotation.__name__)}
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is list:
-        return {"type": "array", "items": _schema_for(args[0])}
-    if origin in (typing.Union, types.UnionType):
-        return {"anyOf": [_schema_for(None if a is type(None) else a) for a in args]}
-    raise TypeError(f"cannot describe response type {annotation!r}")
-
-
-def _parameters(model: type[BaseModel] | None, path_args: list[str]) -> list[dict[str, Any]]:
-    params = [{"name": a, "in": "path", "required": True, "schema": {"type": "string"}} for a in path_args]
-    if model is not None:
-        schema = model.model_json_schema(ref_template=REF)
-        required = set(schema.get("required", []))
-        for name, prop in schema.get("properties", {}).items():
-            prop = {k: v for k, v in prop.items() if k != "title"}
-            params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
-    return params
 
 
 AUTH_BASE = "/api/v1/auth"
@@ -150,21 +115,25 @@ def _operation(op: Operation, path: str, path_args: list[str], method: str) -> d
     spec: dict[str, Any] = {"summary": op.summary, "tags": list(op.tags)}
     if op.description:
         spec["description"] = op.description
-    params = _parameters(op.query, path_args)
+    # Models stay Python objects here: the PydanticPlugin resolves them when apispec adds the path.
+    params: list[dict[str, Any]] = [
+        {"name": a, "in": "path", "required": True, "schema": {"type": "string"}} for a in path_args
+    ]
+    if op.query is not None:
+        params.append({"in": "query", "schema": op.query})
     if params:
         spec["parameters"] = params
     if op.body is not None and method != "get":
-        body_ref = {"$ref": REF.format(model=op.body.__name__)}
         spec["requestBody"] = {
             "required": True,
             "content": {
-                "application/json": {"schema": body_ref},
-                "application/x-www-form-urlencoded": {"schema": body_ref},
+                "application/json": {"schema": op.body},
+                "application/x-www-form-urlencoded": {"schema": op.body},
             },
         }
     success: dict[str, Any] = {"description": "Success"}
     if op.content_type == "application/json":
-        success["content"] = {"application/json": {"schema": _schema_for(op.response)}}
+        success["content"] = {"application/json": {"schema": op.response}}
     else:
         success["content"] = {op.content_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(op.status): success}
@@ -206,6 +175,7 @@ def build_document(app: Flask, base: str = "") -> dict[str, Any]:
         openapi_version="3.1.0",
         info={"description": "Authentication, tenancy and audit; auth speaks better-auth's protocol."},
         servers=[{"url": settings.base_url + base}],
+        plugins=[PydanticPlugin()],
     )
     spec.components.security_scheme(
         "cookie", {"type": "apiKey", "in": "cookie", "name": "better-auth.session_token"}
@@ -214,7 +184,6 @@ def build_document(app: Flask, base: str = "") -> dict[str, Any]:
     spec.components.schema("Error", ERROR_SCHEMA)
 
     operations: list[tuple[str, str, Operation, list[str], str]] = []
-    models: dict[str, type[BaseModel]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         op = operation_of(app.view_functions[rule.endpoint])
         if op is None or (base and not rule.rule.startswith(base + "/")):
@@ -223,15 +192,6 @@ def build_document(app: Flask, base: str = "") -> dict[str, Any]:
         path_args = _CONVERTER.findall(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             operations.append((path, method.lower(), op, path_args, rule.endpoint))
-        for model in [op.body, op.query, *_models_in(op.response)]:
-            if model is not None:
-                models[model.__name__] = model
-
-    if models:
-        pairs = [(m, "validation") for m in models.values()]
-        _, defs = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
-        for name, schema in sorted(defs.get("$defs", {}).items()):
-            spec.components.schema(name, schema)
 
     paths: dict[str, dict[str, Any]] = {}
     used: set[str] = set()

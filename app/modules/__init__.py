@@ -5,6 +5,8 @@ Each module lives in its own package under ``app/modules/<name>`` and exposes ``
 guards pass, the audit logger drops), so route code never imports conditionally::
 
     from app.modules import audit_logger, require_auth, require_permission, require_role, require_tenant
+
+The contract, the import rules and a request's path through the hooks: docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The guards only ask; the policy decides. The auth module installs its policy in
 ``app.extensions["access_policy"]``; without it the guards let every request through, so the same
-route code runs in an application that has no auth module at all.
+route code runs in an application that has no auth module at all (docs/architecture.md,
+"Identity and policy").
 """
 
 from __future__ import annotations

@@ -16,10 +16,31 @@ by ``WEB__TEMPLATE_FOLDER`` (or in the application's own ``templates/web/``) win
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Flask, Response
 from flask.blueprints import BlueprintSetupState
+from pydantic import field_validator
+from pydantic_settings import SettingsConfigDict
 
 from app.core.security_headers import DEFAULT_CSP
+from app.core.settings import Section, section
+
+
+class WebSettings(Section):
+    """The server-rendered pages: ``WEB__*``."""
+
+    model_config = SettingsConfigDict(env_prefix="WEB__")
+
+    #: A folder of templates searched before the built-in ones (``web/sign_in.html``, ...).
+    template_folder: str | None = None
+
+    @field_validator("template_folder")
+    @classmethod
+    def _folder_exists(cls, value: str | None) -> str | None:
+        if value and not Path(value).is_dir():
+            raise ValueError(f"{value!r} is not a directory")
+        return value or None
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web-static")
 
@@ -51,7 +72,7 @@ def init_web(app: Flask) -> None:
     from app.web.csrf import init_csrf
     from app.web.session_store import init_session
 
-    folder = app.config["SETTINGS"].web.template_folder
+    folder = section(app, WebSettings).template_folder
     if folder:
         app.jinja_loader = ChoiceLoader([FileSystemLoader(folder), app.jinja_loader])  # type: ignore[list-item]
     init_session(app)

@@ -22,17 +22,20 @@ def auth_enabled() -> bool:
 
 
 def keycloak_enabled() -> bool:
-    settings = current_app.config["SETTINGS"]
-    return bool(settings.modules.auth and settings.keycloak.enabled)
+    return bool(current_app.config["SETTINGS"].modules.auth and current_app.extensions.get("auth.oidc"))
 
 
 def passwordless_enabled() -> dict[str, bool]:
     """Which passwordless plugins are on (passkey, magic_link, email_otp)."""
-    extensions = current_app.extensions
-    return {
-        name: bool(getattr(extensions.get(f"auth.{name}.settings"), "enabled", False))
-        for name in ("passkey", "magic_link", "email_otp")
+    from app.core.settings import Section, loaded
+    from app.modules.auth.email_otp.settings import EmailOtpSettings
+    from app.modules.auth.magic_link.settings import MagicLinkSettings
+    from app.modules.auth.passkey.settings import PasskeySettings
+
+    models: dict[str, type[Section]] = {
+        "passkey": PasskeySettings, "magic_link": MagicLinkSettings, "email_otp": EmailOtpSettings,
     }
+    return {name: bool(getattr(loaded(current_app, model), "enabled", False)) for name, model in models.items()}
 
 
 def signed_in_user() -> Any:

@@ -82,7 +82,7 @@ def test_unnormalized_exclusions_fail(app: Flask, monkeypatch: pytest.MonkeyPatc
 
 
 def test_identity_leaking_between_requests_fails(app: Flask) -> None:
-    remembered: dict[str, Any] = {}  # the bug DESIGN.md warns about: state shared between requests
+    remembered: dict[str, Any] = {}  # the bug docs/architecture.md warns about: state shared between requests
 
     def leaky_hook() -> None:
         if g.get("user") is not None:

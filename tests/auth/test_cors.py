@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app.core.cors import origin_pattern
+from app.core.cors import CorsSettings, origin_pattern
+from app.core.settings import load
 from app.modules.auth.origin import TrustedOrigins
 from config import ConfigError, load_settings
 
@@ -159,7 +160,7 @@ def test_same_site_none_without_secure_stops_the_start() -> None:
     with pytest.raises(ConfigError, match="AUTH__COOKIE_SAME_SITE"):
         load_settings({"APP_ENV": "testing", "AUTH__COOKIE_SAME_SITE": "sometimes"}, env_file=None)
     with pytest.raises(ConfigError, match="CORS__ORIGINS"):
-        load_settings({"APP_ENV": "testing", "CORS__ORIGINS": "example"}, env_file=None)
+        load(CorsSettings, {"CORS__ORIGINS": "example"})
 
 
 def test_requests_without_origin_get_no_cors_headers(cors_app: Flask) -> None:

@@ -153,7 +153,7 @@ def test_forged_tokens_are_refused(make_app: Any) -> None:
 
     def ours(**changes: Any) -> str:
         payload = {k: v for k, v in {**claims, **changes}.items() if v is not None}
-        return pyjwt.encode(payload, signer.key, algorithm="EdDSA", headers={"kid": signer.kid})
+        return pyjwt.encode(payload, signer.key.private_key, algorithm="EdDSA", headers={"kid": signer.kid})
 
     assert _me(app, ours()).status_code == 200  # the control: our key, right claims
     for name, token in {

@@ -28,12 +28,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import Flask
 
+from app.core.settings import load
 from app.modules.auth import emails
 from app.modules.auth.mail import (
     ConsoleMailer,
     FileMailer,
     Mailer,
     MailError,
+    MailSettings,
     Message,
     SmtpMailer,
     get_mailer,
@@ -354,6 +356,7 @@ def test_console_mailer_logs_the_link(caplog: pytest.LogCaptureFixture) -> None:
 def _app(**env: str) -> Flask:
     app = Flask(__name__)
     app.config["SETTINGS"] = load_settings({"APP_ENV": "testing", "AUTH__SECRET": "x" * 40, **env}, env_file=None)
+    app.config["SETTINGS_OVERRIDES"] = env
     return app
 
 
@@ -394,10 +397,9 @@ def test_get_mailer_builds_one_on_first_use() -> None:
 
 
 def test_smtp_settings_reach_the_mailer() -> None:
-    settings = load_settings(
+    settings = load(
+        MailSettings,
         {
-            "APP_ENV": "testing",
-            "AUTH__SECRET": "x" * 40,
             "MAIL__BACKEND": "smtp",
             "MAIL__SMTP__HOST": "smtp.example.test",
             "MAIL__SMTP__PORT": "465",
@@ -406,7 +408,6 @@ def test_smtp_settings_reach_the_mailer() -> None:
             "MAIL__SMTP__PASSWORD": "p",
             "MAIL__SMTP__TIMEOUT": "3.5",
         },
-        env_file=None,
     )
     mailer = SmtpMailer.from_settings(settings)
     assert (mailer.host, mailer.port, mailer.security) == ("smtp.example.test", 465, "ssl")

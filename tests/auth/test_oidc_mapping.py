@@ -70,6 +70,9 @@ DOC = {
     "jwks_uri": "https://sso.example.com/realms/acme/protocol/openid-connect/certs",
     "userinfo_endpoint": "https://sso.example.com/realms/acme/protocol/openid-connect/userinfo",
     "authorization_response_iss_parameter_supported": True,
+    "response_types_supported": ["code"],
+    "subject_types_supported": ["public"],
+    "id_token_signing_alg_values_supported": ["RS256"],
 }
 
 
@@ -96,3 +99,19 @@ def test_a_document_for_another_issuer_is_refused() -> None:
         parse_metadata(DOC, "https://other.example.com/realms/acme")
     meta = parse_metadata(DOC, "https://sso.example.com/realms/acme")
     assert meta.accepted_issuers == frozenset({DOC["issuer"]})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"response_types_supported": None},  # REQUIRED (Discovery 1.0 §3)
+        {"subject_types_supported": ["nobody"]},
+        {"id_token_signing_alg_values_supported": ["ES256"]},  # RS256 MUST be included
+        {"jwks_uri": None},
+    ],
+    ids=["no-response-types", "subject-types", "no-rs256", "no-jwks-uri"],
+)
+def test_a_document_authlib_finds_invalid_is_refused(changes: dict[str, object]) -> None:
+    doc = {k: v for k, v in {**DOC, **changes}.items() if v is not None}
+    with pytest.raises(DiscoveryError):
+        parse_metadata(doc, "https://sso.example.com/realms/acme")

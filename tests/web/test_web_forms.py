@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.core.settings import load
+from app.web import WebSettings
 from app.web.context import safe_next
-from config import ConfigError, load_settings
+from config import ConfigError
 
 PASSWORD = "correct horse battery"
 
@@ -111,7 +113,7 @@ def test_a_template_folder_overrides_the_pages(make_app: Any, tmp_path: Path) ->
 
 def test_a_missing_template_folder_stops_the_start() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings({"WEB__TEMPLATE_FOLDER": "/nonexistent/templates"})
+        load(WebSettings, {"WEB__TEMPLATE_FOLDER": "/nonexistent/templates"})
     assert "WEB__TEMPLATE_FOLDER" in str(caught.value)
 
 

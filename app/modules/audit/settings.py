@@ -17,10 +17,11 @@ from typing import Any
 
 from flask import Flask
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from app.core.settings import Section, load
 from app.modules.audit.keys import Keyring, build_keyring
-from config import ConfigError, load_section
+from config import ConfigError
 
 ENV_PREFIX = "MODULES__AUDIT__"
 #: gunicorn's graceful timeout, as ``gunicorn.conf.py`` reads it.
@@ -29,12 +30,10 @@ GRACEFUL_TIMEOUT_VARIABLE = "GUNICORN_GRACEFUL_TIMEOUT"
 DRAIN_SHARE = 0.75
 
 
-class AuditSettings(BaseSettings):
+class AuditSettings(Section):
     """Tuning of the audit module; the defaults suit a few gunicorn workers on PostgreSQL."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     #: ``flask audit prune`` without ``--older-than`` deletes entries older than this; None: keep all.
     retention_days: int | None = Field(default=None, ge=1)
@@ -69,7 +68,7 @@ def check_audit_settings(
     overrides: Mapping[str, Any] | None = None, instance_path: str | None = None
 ) -> AuditSettings:
     """Read the settings, derive the drain timeout and the spool folder; ``ConfigError`` names a bad one."""
-    settings = load_section(AuditSettings, overrides)
+    settings = load(AuditSettings, overrides)
     graceful = server_graceful_timeout()
     update: dict[str, Any] = {}
     if settings.drain_timeout is None:

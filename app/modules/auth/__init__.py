@@ -66,7 +66,7 @@ class AuthModule(AppModule):
         from app.modules.auth.mail import warn_when_undelivered
         from app.modules.auth.revocation import start_listener
 
-        warn_when_undelivered(app.config["SETTINGS"])
+        warn_when_undelivered(app)
         bootstrap_admin(app)
         start_listener(app)  # PostgreSQL: revocations reach this process by LISTEN/NOTIFY
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.core.settings import Section, section
 from app.extensions import db
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.models import Account, User, utcnow
@@ -21,10 +23,20 @@ from app.modules.auth.passwords import PasswordHasher, check_password_length
 log = logging.getLogger(__name__)
 
 
+class AdminSettings(Section):
+    """``ADMIN__EMAIL`` and ``ADMIN__PASSWORD``: the first admin, made at start when missing."""
+
+    model_config = SettingsConfigDict(env_prefix="ADMIN__")
+
+    email: str | None = None
+    password: str | None = None
+
+
 def bootstrap_admin(app: Flask) -> bool:
     """Create the configured admin when missing; True when this call created it."""
     settings = app.config["SETTINGS"]
-    email, password = settings.admin.email, settings.admin.password
+    admin = section(app, AdminSettings)
+    email, password = admin.email, admin.password
     if not email or not password:
         return False
     email = email.strip().lower()

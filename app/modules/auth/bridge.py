@@ -3,6 +3,7 @@
 It resolves, it never decides: a failure is logged and the request goes on anonymous; the guards
 (``require_auth`` and friends) are what refuse. It skips the probes, the metrics and the auth routes
 (which resolve on demand), matched on a normalized path so ``//api/v1/healthz/`` is no way around it.
+Where it sits in a request: docs/architecture.md, "The request, step by step".
 """
 
 from __future__ import annotations

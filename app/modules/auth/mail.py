@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from flask import Flask, current_app
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import SettingsConfigDict
 
-from config import Settings
+from app.core.settings import Section, section
 
 __all__ = [
     "ConsoleMailer",
@@ -50,6 +52,38 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+class SmtpSettings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    #: "starttls" (port 587), "ssl" (implicit TLS, port 465) or "none" (local relays only).
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    timeout: float = Field(default=10.0, gt=0)
+    #: PEM file of an extra CA trusted for the SMTP server (private relays); verification stays on.
+    ca_file: str | None = None
+
+
+class MailSettings(Section):
+    """``MAIL__*``: where the auth mails go (``MAIL__SMTP__HOST`` and so on for SMTP)."""
+
+    model_config = SettingsConfigDict(env_prefix="MAIL__", env_nested_delimiter="__")
+
+    backend: Literal["console", "smtp", "file"] = "console"
+    from_address: str = "no-reply@localhost"
+    #: With backend=file: one JSON object per line (to, subject, text, url).
+    file: str | None = None
+    smtp: SmtpSettings = SmtpSettings()
+
+    @model_validator(mode="after")
+    def _file_needs_path(self) -> MailSettings:
+        if self.backend == "file" and not self.file:
+            raise ValueError("MAIL__FILE is required when MAIL__BACKEND=file; expected a file path")
+        return self
 
 Security = Literal["starttls", "ssl", "none"]
 
@@ -155,18 +189,17 @@ class SmtpMailer:
         self.ca_file = ca_file
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpMailer:
-        smtp = settings.mail.smtp
+    def from_settings(cls, settings: MailSettings) -> SmtpMailer:
+        smtp = settings.smtp
         return cls(
             host=smtp.host,
             port=smtp.port,
-            from_address=settings.mail.from_address,
+            from_address=settings.from_address,
             username=smtp.username,
             password=smtp.password,
             security=smtp.security,
             timeout=smtp.timeout,
-            # MAIL__SMTP__CA_FILE, once config.py declares it; absent means the system CAs only.
-            ca_file=getattr(smtp, "ca_file", None),
+            ca_file=smtp.ca_file,
         )
 
     def tls_context(self) -> ssl.SSLContext:
@@ -228,28 +261,27 @@ class SmtpMailer:
             raise MailError(f"cannot send mail through {where}: {type(error).__name__}: {error}") from error
 
 
-def mailer_from_settings(settings: Settings) -> Mailer:
-    """The backend ``MAIL__BACKEND`` names, configured from ``settings.mail``."""
-    backend = settings.mail.backend
-    if backend == "smtp":
+def mailer_from_settings(settings: MailSettings) -> Mailer:
+    """The backend ``MAIL__BACKEND`` names."""
+    if settings.backend == "smtp":
         return SmtpMailer.from_settings(settings)
-    if backend == "file":
-        if not settings.mail.file:  # config.py already refuses this; keep the type checker honest
+    if settings.backend == "file":
+        if not settings.file:  # MailSettings already refuses this; keep the type checker honest
             raise MailError("MAIL__FILE is required when MAIL__BACKEND=file")
-        return FileMailer(settings.mail.file)
-    return ConsoleMailer(settings.mail.from_address)
+        return FileMailer(settings.file)
+    return ConsoleMailer(settings.from_address)
 
 
-def warn_when_undelivered(settings: Settings) -> None:
+def warn_when_undelivered(app: Flask) -> None:
     """Said once the app is up (not while settings are still being checked): a production app whose
     mails only reach the log is almost always a mistake."""
-    if settings.is_production and settings.mail.backend == "console":
+    if app.config["SETTINGS"].is_production and section(app, MailSettings).backend == "console":
         log.warning("MAIL__BACKEND=console in production: mails are only logged, never delivered")
 
 
 def init_mailer(app: Flask) -> Mailer:
     """Build the configured mailer and keep it in ``app.extensions["mailer"]``."""
-    mailer = mailer_from_settings(app.config["SETTINGS"])
+    mailer = mailer_from_settings(section(app, MailSettings))
     app.extensions["mailer"] = mailer
     return mailer
 
@@ -258,5 +290,5 @@ def get_mailer() -> Mailer:
     """The current app's mailer; built on first use when ``init_mailer`` was not called."""
     mailer: Mailer | None = current_app.extensions.get("mailer")
     if mailer is None:
-        mailer = init_mailer(current_app._get_current_object())  # type: ignore[attr-defined]
+        mailer = init_mailer(current_app)  # the proxy will do: only its config and extensions are read
     return mailer

@@ -28,6 +28,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import ApiError
+from app.core.settings import SectionT, current
 from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth.cookies import token_from_request
@@ -52,10 +53,10 @@ __all__ = [
 NOT_FOUND = ApiError(404, "NOT_FOUND", "Not Found")
 
 
-def require_enabled(extension: str) -> Any:
-    """The plugin's settings from ``app.extensions``; 404 when the plugin is switched off."""
-    found = current_app.extensions.get(extension)
-    if found is None or not found.enabled:
+def require_enabled(model: type[SectionT]) -> SectionT:
+    """The plugin's settings; 404 when the plugin is switched off (``enabled`` false)."""
+    found = current(model)
+    if not getattr(found, "enabled", False):
         raise NOT_FOUND
     return found
 

@@ -3,18 +3,43 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, jsonify, send_file
+from flask import Blueprint, Response, jsonify, send_file
 from flask.typing import ResponseReturnValue
 from markupsafe import escape
+from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
 from app.core.openapi import AUTH_BASE, document
+from app.core.settings import Section, current, section
 from app.modules.auth import scalar_bundle
 
 bp = Blueprint("auth_reference", __name__, url_prefix="/api/v1/auth")
+
+
+class OpenApiSettings(Section):
+    """``OPENAPI__*``: where the reference page loads Scalar from."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENAPI__")
+
+    #: Empty: the self-hosted, pinned bundle (``scripts/fetch_scalar.sh``); else a CDN URL of the script.
+    scalar_script_url: AnyHttpUrl | None = None
+    #: Subresource Integrity of the CDN script (``sha384-...``); the self-hosted one has its own.
+    scalar_script_integrity: Annotated[str, Field(pattern=r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")] | None = None
+
+    @field_validator("scalar_script_url", "scalar_script_integrity", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+@bp.record_once
+def _check_settings(state: Any) -> None:
+    section(state.app, OpenApiSettings)  # a wrong OPENAPI__* value stops the start
 
 
 class Ok(ApiModel):
@@ -83,8 +108,9 @@ def _policy(script_source: str) -> str:
     content_type="text/html",
 )
 def reference() -> ResponseReturnValue:
-    options = current_app.config["SETTINGS"].openapi
+    options = current(OpenApiSettings)
     cdn = str(options.scalar_script_url) if options.scalar_script_url else None
+    integrity: str | None
     if cdn is None:
         script, integrity, source = scalar_bundle.URL_PATH, scalar_bundle.SHA384, "'self'"
     else:

@@ -202,7 +202,10 @@ def _new_state(app: Flask) -> RevocationState:
     from app.modules.auth.sessions import CACHE_TTL
 
     jwt_lifetime = 0.0
-    jwt_settings = app.extensions.get("auth.jwt.settings")
+    from app.core.settings import loaded
+    from app.modules.auth.jwt.settings import JwtSettings
+
+    jwt_settings = loaded(app, JwtSettings)
     if jwt_settings is not None:
         jwt_lifetime = float(jwt_settings.expires_in + jwt_settings.leeway)
     horizon = max(float(CACHE_TTL), jwt_lifetime) + HORIZON_MARGIN

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from app.core.settings import section
 from app.modules import AppModule
 from app.modules.tenant.guards import current_tenant, require_tenant
 from app.modules.tenant.scoping import TenantScoped, TenantScopeError, tenant_unscoped
-from app.modules.tenant.settings import TenantSettings, load_tenant_settings
+from app.modules.tenant.settings import TenantSettings
 
 __all__ = [
     "TenantModule",
@@ -46,7 +47,7 @@ class TenantModule(AppModule):
 
         if "auth" not in app.extensions and "auth.bridge" not in app.extensions:
             raise RuntimeError("the tenant module needs the auth module (the tenant is an organization)")
-        app.extensions["tenant"] = TenantState(load_tenant_settings(app))
+        app.extensions["tenant"] = TenantState(section(app, TenantSettings))
         app.before_request(tenant_before_request)
 
 

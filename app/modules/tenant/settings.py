@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from config import load_section
+from app.core.settings import Section
 
 ENV_PREFIX = "MODULES__TENANT__"
 
 
-class TenantSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+class TenantSettings(Section):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     #: The request header that selects a tenant (an organization id); empty: no header source.
     header: str = Field(default="X-Tenant-ID", max_length=64)
@@ -29,10 +26,3 @@ class TenantSettings(BaseSettings):
         if self.subdomain and not self.base_domain:
             raise ValueError("MODULES__TENANT__SUBDOMAIN=true needs MODULES__TENANT__BASE_DOMAIN")
         return self
-
-
-def load_tenant_settings(app: Flask) -> TenantSettings:
-    """Environment, then the factory's overrides; a bad value raises ``ConfigError`` naming it."""
-    return load_section(TenantSettings, app.config.get("SETTINGS_OVERRIDES"))
-
-

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.core.settings import section
+
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes, its access control and the ``flask users`` commands."""
@@ -16,6 +18,6 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.admin.cli import users_cli
     from app.modules.auth.admin.options import AdminOptions
 
-    AdminOptions.for_app(app)  # a wrong AUTH__ADMIN__* setting fails at start, not mid-request
+    section(app, AdminOptions)  # a wrong AUTH__ADMIN__* setting fails at start, not mid-request
     init_access(app)
     app.cli.add_command(users_cli)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from flask import Flask, current_app
 
+from app.core.settings import current
 from app.modules.auth.access import AccessControl, split_roles
 from app.modules.auth.admin.options import AdminOptions
 
@@ -47,7 +48,7 @@ def access_control() -> AccessControl:
 
 
 def options() -> AdminOptions:
-    return AdminOptions.for_app(current_app)
+    return current(AdminOptions)
 
 
 def has_permission(user_id: str | None, role: str | None, permissions: Mapping[str, Sequence[str]]) -> bool:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from flask import Flask
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from config import load_section
+from app.core.settings import Section
 
 PREFIX = "AUTH__ADMIN__"
-_EXTENSION = "auth.admin.options"
 
 
 def _csv(value: Any) -> Any:
@@ -20,10 +18,10 @@ def _csv(value: Any) -> Any:
     return value
 
 
-class AdminOptions(BaseSettings):
+class AdminOptions(Section):
     """better-auth's admin options we support, with its defaults (reference §7)."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True, case_sensitive=False)
+    model_config = SettingsConfigDict(env_prefix=PREFIX)
 
     default_role: str = "user"
     #: Roles whose holders count as admins (impersonating them needs ``user:impersonate-admins``).
@@ -37,12 +35,3 @@ class AdminOptions(BaseSettings):
     allow_impersonating_admins: bool = False
 
     _split = field_validator("admin_roles", "admin_user_ids", mode="before")(_csv)
-
-    @classmethod
-    def for_app(cls, app: Flask) -> AdminOptions:
-        """Built once per app: environment, then the app's ``create_app`` overrides on top."""
-        found = app.extensions.get(_EXTENSION)
-        if not isinstance(found, AdminOptions):
-            found = load_section(cls, app.config.get("SETTINGS_OVERRIDES"))
-            app.extensions[_EXTENSION] = found
-        return found

@@ -1,29 +1,23 @@
 """The api-key plugin's settings (``AUTH__API_KEY__*``), better-auth's ``apiKey()`` options.
 
-``config.Settings`` does not know them (the plugin stays one folder); values come from the
-environment (and ``.env``), then from the application factory's overrides
-(``app.config["SETTINGS_OVERRIDES"]``). The rate-limit and expiry defaults are the ones better-auth
-writes into every new key.
+A :class:`~app.core.settings.Section` of the plugin's own (it stays one folder). The rate-limit and
+expiry defaults are the ones better-auth writes into every new key.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from flask import Flask
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from config import load_section
+from app.core.settings import Section, current
 
 ENV_PREFIX = "AUTH__API_KEY__"
-_EXTENSION = "auth.api_key.settings"
 
 
-class ApiKeySettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+class ApiKeySettings(Section):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     #: Request headers that carry a key (better-auth ``apiKeyHeaders``), first match wins.
     headers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["x-api-key"])
@@ -69,15 +63,6 @@ class ApiKeySettings(BaseSettings):
         return [part.lower() for part in value]
 
 
-def load_settings(app: Flask) -> ApiKeySettings:
-    """Read and check the settings once per app; a bad value raises ``ConfigError`` naming it."""
-    settings = load_section(ApiKeySettings, app.config.get("SETTINGS_OVERRIDES"))
-    app.extensions[_EXTENSION] = settings
-    return settings
-
-
 def api_key_settings() -> ApiKeySettings:
-    from flask import current_app
-
-    found: ApiKeySettings = current_app.extensions[_EXTENSION]
-    return found
+    """Shorthand for ``current(ApiKeySettings)``."""
+    return current(ApiKeySettings)

@@ -23,12 +23,13 @@ PATHS = (
 
 
 def init_app(app: Flask) -> None:
+    from app.core.settings import section
     from app.modules.auth.email_otp import models, routes  # noqa: F401 - table and routes
-    from app.modules.auth.email_otp.settings import load_settings
+    from app.modules.auth.email_otp.settings import EmailOtpSettings
     from app.modules.auth.passwordless import AddressLimiter
     from app.modules.auth.ratelimit import RateLimiter, Rule
 
-    cfg = load_settings(app)
+    cfg = section(app, EmailOtpSettings)
     app.extensions["auth.email_otp.address_limiter"] = AddressLimiter("email-otp", cfg.address_window, cfg.address_max)
     if not cfg.enabled:
         return

@@ -18,7 +18,7 @@ from app.modules import audit_logger
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.email_otp import codes
 from app.modules.auth.email_otp import schemas as s
-from app.modules.auth.email_otp.settings import EXTENSION, EmailOtpSettings
+from app.modules.auth.email_otp.settings import EmailOtpSettings
 from app.modules.auth.emails import one_time_code_email
 from app.modules.auth.models import Account, User, utcnow
 from app.modules.auth.passwordless import (
@@ -39,7 +39,7 @@ USER_NOT_FOUND = ApiError(400, "USER_NOT_FOUND", "User not found")
 
 
 def _cfg() -> EmailOtpSettings:
-    cfg: EmailOtpSettings = require_enabled(EXTENSION)
+    cfg = require_enabled(EmailOtpSettings)
     return cfg
 
 

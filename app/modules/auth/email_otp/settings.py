@@ -8,20 +8,16 @@ client, and four times that from all clients; past it the answer is the same and
 
 from __future__ import annotations
 
-from flask import Flask, current_app
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from config import load_section
+from app.core.settings import Section
 
 ENV_PREFIX = "AUTH__EMAIL_OTP__"
-EXTENSION = "auth.email_otp.settings"
 
 
-class EmailOtpSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+class EmailOtpSettings(Section):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     enabled: bool = False
     otp_length: int = Field(default=6, ge=6, le=12)
@@ -36,13 +32,3 @@ class EmailOtpSettings(BaseSettings):
     address_window: int = Field(default=600, ge=1)
     address_max: int = Field(default=5, ge=0)
 
-
-def load_settings(app: Flask) -> EmailOtpSettings:
-    settings = load_section(EmailOtpSettings, app.config.get("SETTINGS_OVERRIDES"))
-    app.extensions[EXTENSION] = settings
-    return settings
-
-
-def email_otp_settings() -> EmailOtpSettings:
-    found: EmailOtpSettings = current_app.extensions[EXTENSION]
-    return found

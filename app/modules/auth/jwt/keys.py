@@ -18,9 +18,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flask import current_app
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 from sqlalchemy import or_, select, text, update
 
 from app.extensions import db
@@ -66,16 +65,16 @@ def _clean(jwk: dict[str, Any]) -> dict[str, Any]:
 
 def _generate(alg: str) -> tuple[dict[str, Any], dict[str, Any], str | None]:
     """(public JWK, private JWK, crv) for a new key pair of ``alg``."""
+    key: Key
     if alg == "EdDSA":
-        okp = ed25519.Ed25519PrivateKey.generate()
-        private = OKPAlgorithm.to_jwk(okp, as_dict=True)
+        key = OKPKey.generate_key("Ed25519")
     elif alg == "ES256":
-        private = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()), as_dict=True)
+        key = ECKey.generate_key("P-256")
     elif alg == "RS256":
-        private = RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048), as_dict=True)
+        key = RSAKey.generate_key(2048)
     else:
         raise ValueError(f"unsupported JWT algorithm {alg!r}")
-    private = _clean(private)
+    private = _clean(dict(key.as_dict(private=True)))
     public = {k: v for k, v in private.items() if k not in _PRIVATE_MEMBERS}
     return public, private, private.get("crv")
 

@@ -1,29 +1,25 @@
 """The jwt plugin's settings (``AUTH__JWT__*``), better-auth's ``jwt()`` options.
 
-Read from the environment (and ``.env``), then from the application factory's overrides
-(``app.config["SETTINGS_OVERRIDES"]``); ``config.Settings`` does not know them.
+A :class:`~app.core.settings.Section`, read at start by the plugin's ``init_app``.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from flask import Flask, current_app
+from flask import current_app
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from config import load_section
+from app.core.settings import Section, current
 
 ENV_PREFIX = "AUTH__JWT__"
-_EXTENSION = "auth.jwt.settings"
 
 Algorithm = Literal["EdDSA", "RS256", "ES256"]
 
 
-class JwtSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+class JwtSettings(Section):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     #: Algorithm of new keys (better-auth ``keyPairConfig.alg``); existing keys keep theirs.
     alg: Algorithm = "EdDSA"
@@ -51,16 +47,9 @@ class JwtSettings(BaseSettings):
     stateless: bool = False
 
 
-def load_settings(app: Flask) -> JwtSettings:
-    """Read and check the settings once per app; a bad value raises ``ConfigError`` naming it."""
-    settings = load_section(JwtSettings, app.config.get("SETTINGS_OVERRIDES"))
-    app.extensions[_EXTENSION] = settings
-    return settings
-
-
 def jwt_settings() -> JwtSettings:
-    found: JwtSettings = current_app.extensions[_EXTENSION]
-    return found
+    """Shorthand for ``current(JwtSettings)``."""
+    return current(JwtSettings)
 
 
 def issuer() -> str:

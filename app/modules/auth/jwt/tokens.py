@@ -10,6 +10,10 @@ Verification (RFC 8725, JWT Best Current Practices; OWASP JWT Cheat Sheet):
 
 Signing reuses the decrypted key for ``signing_cache_ttl`` seconds (better-auth reads and decrypts
 it on every get-session: their issue #3954).
+
+The JOSE work is joserfc's (the library Authlib builds on, and the OIDC plugin's): one JOSE stack in
+the application. What is ours is better-auth's wire format: the header is ``alg`` and ``kid`` only
+(no ``typ``, as its ``jose``-based signer), and the claims are the whole user object.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
 from flask import Flask, current_app
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from joserfc import jws, jwt
+from joserfc.errors import JoseError, SecurityWarning
+from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
 from app.modules.auth.jwt.keys import ensure_signing_key, private_jwk, published_keys
 from app.modules.auth.jwt.models import Jwks
@@ -34,8 +40,10 @@ __all__ = ["CLAIMS", "forget_keys", "sign_session_jwt", "verify_jwt"]
 
 #: Registered claims: what a token adds to the user object it carries.
 CLAIMS = frozenset({"iat", "exp", "nbf", "iss", "aud", "sub", "jti", "sid", "rev"})
-ALGORITHMS: dict[str, Any] = {"EdDSA": OKPAlgorithm, "ES256": ECAlgorithm, "RS256": RSAAlgorithm}
+ALGORITHMS: dict[str, type[Key]] = {"EdDSA": OKPKey, "ES256": ECKey, "RS256": RSAKey}
 _EXTENSION = "auth.jwt.cache"
+# RFC 9864 names Ed25519 signatures "Ed25519"; better-auth signs and its clients verify "EdDSA".
+warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
 #: How many verified tokens a process remembers (each until it expires or its key is withdrawn).
 VERIFIED_CACHE_SIZE = 10_000
 
@@ -67,11 +75,11 @@ class _Cache:
 
 
 def _cache(app: Flask | None = None) -> _Cache:
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    cache = app.extensions.get(_EXTENSION)
+    extensions = (app or current_app).extensions
+    cache: _Cache | None = extensions.get(_EXTENSION)
     if cache is None:
-        cache = app.extensions.setdefault(_EXTENSION, _Cache())
-    return cache  # type: ignore[no-any-return]
+        cache = extensions.setdefault(_EXTENSION, _Cache())
+    return cache
 
 
 def forget_keys(app: Flask | None = None) -> None:
@@ -84,11 +92,11 @@ def forget_keys(app: Flask | None = None) -> None:
         cache.verified = {}
 
 
-def _load_key(row: Jwks, jwk: dict[str, Any]) -> Any:
-    algorithm = ALGORITHMS.get(row.alg or "EdDSA")
-    if algorithm is None:
+def _load_key(row: Jwks, jwk: dict[str, Any]) -> Key:
+    key_type = ALGORITHMS.get(row.alg or "EdDSA")
+    if key_type is None:
         raise ValueError(f"unsupported JWT algorithm {row.alg!r}")
-    return algorithm.from_jwk(jwk)
+    return key_type.import_key(jwk)
 
 
 def _signer() -> _Signer:
@@ -122,7 +130,8 @@ def sign_session_jwt(user: dict[str, Any], *, session_id: str | None = None, epo
         payload["sid"] = session_id
     if epoch is not None:
         payload["rev"] = epoch
-    return jwt.encode(payload, signer.key, algorithm=signer.alg, headers={"kid": signer.kid, "typ": None})
+    header = {"alg": signer.alg, "kid": signer.kid}
+    return jwt.encode(header, payload, signer.key, algorithms=[signer.alg], default_type=None)
 
 
 def _reload_public(cache: _Cache) -> None:
@@ -131,7 +140,7 @@ def _reload_public(cache: _Cache) -> None:
     for row in published_keys():
         try:
             key = _load_key(row, json.loads(row.public_key))
-        except (ValueError, TypeError, jwt.InvalidKeyError):
+        except (ValueError, TypeError, JoseError):
             continue
         until = row.expires_at + grace if row.expires_at is not None else None
         keys[row.id] = _PublicKey(row.alg or "EdDSA", key, until)
@@ -186,8 +195,8 @@ def verify_jwt(token: str) -> dict[str, Any] | None:
     if remembered is not None:
         return remembered
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+        header: dict[str, Any] = jws.extract_compact(token.encode()).headers()
+    except (JoseError, ValueError):
         return None
     kid = header.get("kid")
     if not isinstance(kid, str) or header.get("alg") not in ALGORITHMS:
@@ -199,16 +208,16 @@ def verify_jwt(token: str) -> dict[str, Any] | None:
         return None
     settings = jwt_settings()
     try:
-        payload: dict[str, Any] = jwt.decode(
-            token,
-            entry.key,
-            algorithms=[entry.alg],
-            audience=audience(),
-            issuer=issuer(),
+        payload: dict[str, Any] = jwt.decode(token, entry.key, algorithms=[entry.alg]).claims
+        jwt.JWTClaimsRegistry(
             leeway=settings.leeway,
-            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-        )
-    except jwt.PyJWTError:
+            iss={"essential": True, "value": issuer()},
+            aud={"essential": True, "value": audience()},
+            exp={"essential": True},
+            iat={"essential": True},
+            sub={"essential": True},
+        ).validate(payload)
+    except (JoseError, ValueError):
         return None
     _remember(cache, token, payload, kid)
     return payload

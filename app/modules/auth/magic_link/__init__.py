@@ -12,12 +12,13 @@ PATHS = ("/sign-in/magic-link", "/magic-link/verify")
 
 
 def init_app(app: Flask) -> None:
+    from app.core.settings import section
     from app.modules.auth.magic_link import routes  # noqa: F401 - the routes join the auth blueprint
-    from app.modules.auth.magic_link.settings import load_settings
+    from app.modules.auth.magic_link.settings import MagicLinkSettings
     from app.modules.auth.passwordless import AddressLimiter
     from app.modules.auth.ratelimit import RateLimiter, Rule
 
-    cfg = load_settings(app)
+    cfg = section(app, MagicLinkSettings)
     app.extensions["auth.magic_link.address_limiter"] = AddressLimiter(
         "magic-link", cfg.address_window, cfg.address_max
     )

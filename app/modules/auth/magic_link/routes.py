@@ -29,7 +29,7 @@ from app.modules import audit_logger
 from app.modules.auth.crypto import generate_id, generate_random_string, hash_token
 from app.modules.auth.emails import magic_link_email
 from app.modules.auth.magic_link import schemas as s
-from app.modules.auth.magic_link.settings import EXTENSION, MagicLinkSettings
+from app.modules.auth.magic_link.settings import MagicLinkSettings
 from app.modules.auth.models import Verification, utcnow
 from app.modules.auth.passwordless import (
     create_verified_user,
@@ -48,7 +48,7 @@ LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _cfg() -> MagicLinkSettings:
-    cfg: MagicLinkSettings = require_enabled(EXTENSION)
+    cfg = require_enabled(MagicLinkSettings)
     return cfg
 
 

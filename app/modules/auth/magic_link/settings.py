@@ -9,20 +9,16 @@ same and nothing is sent (0 switches it off).
 
 from __future__ import annotations
 
-from flask import Flask
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from config import load_section
+from app.core.settings import Section
 
 ENV_PREFIX = "AUTH__MAGIC_LINK__"
-EXTENSION = "auth.magic_link.settings"
 
 
-class MagicLinkSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+class MagicLinkSettings(Section):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     enabled: bool = False
     expires_in: int = Field(default=300, ge=1, le=86_400, description="seconds")
@@ -33,8 +29,3 @@ class MagicLinkSettings(BaseSettings):
     address_window: int = Field(default=600, ge=1)
     address_max: int = Field(default=5, ge=0)
 
-
-def load_settings(app: Flask) -> MagicLinkSettings:
-    settings = load_section(MagicLinkSettings, app.config.get("SETTINGS_OVERRIDES"))
-    app.extensions[EXTENSION] = settings
-    return settings

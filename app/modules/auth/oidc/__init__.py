@@ -22,14 +22,16 @@ PROVIDER_ID = "keycloak"
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes and the configured provider on the auth module."""
+    from app.core.settings import section
+    from app.modules.auth.oidc.settings import KeycloakSettings
+
+    keycloak = section(app, KeycloakSettings)  # first: a wrong KEYCLOAK__* value stops the start
+
     from app.modules.auth.oidc import routes  # noqa: F401 - registers the routes on the auth blueprint
     from app.modules.auth.oidc.client import ClientConfig
     from app.modules.auth.oidc.discovery import Discovery
     from app.modules.auth.oidc.federation import Federation
-    from app.modules.auth.oidc.settings import load_extra_settings
 
-    keycloak = app.config["SETTINGS"].keycloak
-    extra = load_extra_settings(app)
     if not keycloak.enabled:
         app.extensions["auth.oidc"] = None
         return
@@ -42,7 +44,7 @@ def init_app(app: Flask) -> None:
         discovery=Discovery(str(keycloak.issuer), str(keycloak.public_url) if keycloak.public_url else None),
         map_roles=keycloak.map_roles,
         map_groups=keycloak.map_groups,
-        provision_organizations=extra.provision_organizations,
+        provision_organizations=keycloak.provision_organizations,
     )
 
 

@@ -13,7 +13,7 @@ the ``/error`` page when the state is unusable):
    the ID token's (Core §5.3.4) → ``unable_to_get_user_info``; no email → ``email_not_found``.
 6. The user is found, linked or made (``accounts.py``) → ``account_not_linked``; banned → ``banned``.
 7. Roles and memberships are synced, and the user's cached sessions invalidated when anything a
-   session shows changed, before the commit (DESIGN.md "Caches never outlive the truth").
+   session shows changed, before the commit (docs/architecture.md, "Caches never outlive the truth").
 8. A new session replaces any presented one (session fixation, OWASP Session Management).
 """
 
@@ -103,6 +103,7 @@ def _claims(fed: Federation, metadata: ProviderMetadata, token: dict[str, Any], 
             client_id=fed.client.client_id,
             nonce=flow.nonce,
             algorithms=metadata.id_token_algs,
+            access_token=token.get("access_token"),
         )
     except IdTokenError as error:
         log.warning("ID token refused: %s", error)

@@ -1,5 +1,11 @@
 """The provider's metadata, from OpenID Connect Discovery 1.0 (and RFC 8414), cached per process.
 
+The document is checked by Authlib's ``OpenIDProviderMetadata`` (every value it knows: required
+fields, JSON types, ``RS256`` among the ID token algorithms...), except its "https only" rule on the
+issuer and endpoints: whether plain HTTP is acceptable is the operator's choice of
+``KEYCLOAK__ISSUER`` (a provider in the same private network, development). What stays here is ours:
+the issuer check below, the URL rewriting for ``KEYCLOAK__PUBLIC_URL`` and the per-process cache.
+
 Why cached in memory: the document is public and changes rarely; every process may hold its own
 copy (nothing here must be shared between workers). It is refetched after ``TTL`` seconds, and a
 failed fetch is retried at the next request rather than remembered.
@@ -21,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from authlib.oidc.discovery import OpenIDProviderMetadata, get_well_known_url
 
-DISCOVERY_PATH = "/.well-known/openid-configuration"
 TIMEOUT = 10.0
 TTL = 3600.0
 
@@ -60,6 +66,26 @@ def _rewrite(url: str | None, old: str | None, new: str | None) -> str | None:
     return url
 
 
+#: Validators of Authlib's that insist on https; these fields are only checked to be present here.
+_TRANSPORT_CHECKED = frozenset(
+    {"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint"}
+)
+
+
+def _validate(doc: dict[str, Any]) -> OpenIDProviderMetadata:
+    metadata = OpenIDProviderMetadata(doc)
+    try:
+        for key in OpenIDProviderMetadata.REGISTRY_KEYS:
+            if key not in _TRANSPORT_CHECKED:
+                getattr(metadata, f"validate_{key}")()
+    except ValueError as error:
+        raise DiscoveryError(f"discovery document refused: {error}") from None
+    for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+        if not isinstance(doc.get(field), str):
+            raise DiscoveryError(f"discovery document has no {field}")
+    return metadata
+
+
 def parse_metadata(doc: dict[str, Any], issuer: str, public_url: str | None = None) -> ProviderMetadata:
     """Check and rewrite a discovery document (Discovery 1.0 §3, §4.3)."""
     internal = issuer.rstrip("/")
@@ -67,9 +93,7 @@ def parse_metadata(doc: dict[str, Any], issuer: str, public_url: str | None = No
     claimed = doc.get("issuer")
     if not isinstance(claimed, str) or claimed.rstrip("/") not in {internal, public}:
         raise DiscoveryError(f"discovery issuer {claimed!r} is not {internal!r}")
-    for field in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-        if not isinstance(doc.get(field), str):
-            raise DiscoveryError(f"discovery document has no {field}")
+    meta = _validate(doc)
     claimed_base = claimed.rstrip("/")
     # Browser-facing URLs go public; server-facing ones go internal.
     browser_base = internal if claimed_base == public else claimed_base
@@ -80,7 +104,7 @@ def parse_metadata(doc: dict[str, Any], issuer: str, public_url: str | None = No
     def to_internal(url: str | None) -> str | None:
         return _rewrite(url, public, internal)
 
-    algs = doc.get("id_token_signing_alg_values_supported") or ["RS256"]
+    algs = meta.id_token_signing_alg_values_supported
     return ProviderMetadata(
         issuer=claimed,
         authorization_endpoint=str(to_public(doc["authorization_endpoint"])),
@@ -109,7 +133,7 @@ class Discovery:
 
     @property
     def url(self) -> str:
-        return self.issuer + DISCOVERY_PATH
+        return str(get_well_known_url(self.issuer, external=True))
 
     def fetch(self) -> ProviderMetadata:
         """Always ask the provider (readiness uses this); refreshes the cache on success."""

@@ -13,6 +13,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes and hooks on the auth module."""
+    from app.core.settings import section
     from app.modules.auth.organization import (  # noqa: F401 - the routes attach to the auth blueprint
         invitation_routes,
         member_routes,
@@ -25,12 +26,11 @@ def init_app(app: Flask) -> None:
         default_organization_context,
         member_permission_check,
     )
-    from app.modules.auth.organization.settings import load_organization_settings
+    from app.modules.auth.organization.settings import OrganizationSettings, TeamSettings
     from app.modules.auth.serializers import SESSION_ACTIVE_TEAM
 
-    options = load_organization_settings(app)
-    app.extensions["auth.organization.settings"] = options
-    app.extensions[SESSION_ACTIVE_TEAM] = options.teams.enabled
+    section(app, OrganizationSettings)  # a wrong AUTH__ORGANIZATION__* value stops the start
+    app.extensions[SESSION_ACTIVE_TEAM] = section(app, TeamSettings).enabled
     app.extensions["auth.context_hooks"].append(default_organization_context)
     app.extensions["auth.session_columns"]["defaultOrganizationId"] = default_organization_column
     app.extensions["auth.member_permission_check"] = member_permission_check

@@ -1,6 +1,6 @@
 """The organization context of a request, and the member permission check the guards ask.
 
-The context hook (DESIGN.md, "the request, step by step", 3) fills ``g.organization_id`` with the
+The context hook (docs/architecture.md, "The request, step by step", 4) fills ``g.organization_id`` with the
 user's oldest membership only when nothing chose one: never over the session's active organization
 or an organization-scoped credential. ``@require_permission`` then asks the member's role in the
 current organization (the tenant when the tenant module resolved one), one indexed lookup.

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from config import load_section
+from app.core.settings import Section, current
 
 ENV_PREFIX = "AUTH__ORGANIZATION__"
 
 
-class TeamSettings(BaseSettings):
+class TeamSettings(Section):
     """better-auth's ``teams`` options (``AUTH__ORGANIZATION__TEAMS__*``); off by default, as there."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX + "TEAMS__", extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX + "TEAMS__")
 
     enabled: bool = False
     #: Teams one organization may have; None: no limit.
@@ -29,10 +26,8 @@ class TeamSettings(BaseSettings):
     default_team_enabled: bool = True
 
 
-class OrganizationSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+class OrganizationSettings(Section):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     allow_user_to_create_organization: bool = True
     #: Organizations one user may belong to when creating another; None: no limit.
@@ -48,18 +43,13 @@ class OrganizationSettings(BaseSettings):
     require_email_verification_on_invitation: bool = True
     #: The link mailed with an invitation; ``{base_url}`` and ``{id}`` are filled in.
     invitation_url: str = "{base_url}/accept-invitation/{id}"
-    #: Loaded by :func:`load_organization_settings` from its own prefix.
-    teams: TeamSettings = Field(default_factory=TeamSettings.model_construct)
 
-
-
-def load_organization_settings(app: Flask) -> OrganizationSettings:
-    """Environment, then the factory's overrides; a bad value raises ``ConfigError`` naming it."""
-    overrides = app.config.get("SETTINGS_OVERRIDES")
-    teams = load_section(TeamSettings, overrides)
-    return load_section(OrganizationSettings, overrides).model_copy(update={"teams": teams})
+    @property
+    def teams(self) -> TeamSettings:
+        """The ``AUTH__ORGANIZATION__TEAMS__*`` section (its own prefix)."""
+        return current(TeamSettings)
 
 
 def org_settings() -> OrganizationSettings:
-    found: OrganizationSettings = current_app.extensions["auth.organization.settings"]
-    return found
+    """Shorthand for ``current(OrganizationSettings)``."""
+    return current(OrganizationSettings)

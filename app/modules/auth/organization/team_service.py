@@ -21,6 +21,7 @@ from app.modules.auth.models import Session, utcnow
 from app.modules.auth.organization.models import Invitation, Organization, Team, TeamMember
 from app.modules.auth.organization.settings import TeamSettings, org_settings
 from app.modules.auth.revocation import note
+from app.modules.auth.serializers import SESSION_ACTIVE_TEAM
 from app.modules.auth.sessions import ResolvedSession, mark_stale, session_changed
 
 #: better-auth's ORGANIZATION_ERROR_CODES for teams, by code.
@@ -63,7 +64,7 @@ def team_options() -> TeamSettings:
 
 
 def teams_enabled() -> bool:
-    return bool(current_app.extensions.get("auth.organization.settings") and team_options().enabled)
+    return bool(current_app.extensions.get(SESSION_ACTIVE_TEAM))
 
 
 def find_team(team_id: str, organization_id: str | None = None) -> Team | None:

@@ -14,6 +14,6 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from app.modules.auth import passwordless_cli  # noqa: F401 - flask auth purge-expired
     from app.modules.auth.passkey import admin, models, routes  # noqa: F401 - table, routes, CLI
-    from app.modules.auth.passkey.settings import load_settings
+    from app.modules.auth.passkey.settings import init_relying_party
 
-    load_settings(app)
+    init_relying_party(app)

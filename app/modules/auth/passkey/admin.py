@@ -27,7 +27,7 @@ from app.modules.auth.models import User
 from app.modules.auth.passkey import schemas as s
 from app.modules.auth.passkey import store
 from app.modules.auth.passkey.models import Passkey
-from app.modules.auth.passkey.settings import EXTENSION
+from app.modules.auth.passkey.settings import PasskeySettings
 from app.modules.auth.passwordless import require_enabled
 from app.modules.auth.routes.common import bp, json_response
 from app.modules.auth.sessions import revoke_user_sessions
@@ -67,7 +67,7 @@ def remove_passkeys(user_id: str, passkey_id: str | None, *, actor_id: str | Non
     responses={403: "Not allowed"},
 )
 def admin_list_user_passkeys(query: s.AdminUserPasskeysQuery) -> ResponseReturnValue:
-    require_enabled(EXTENSION)
+    require_enabled(PasskeySettings)
     authorize({"user": ["get"]}, LIST)
     return json_response([store.passkey_json(p) for p in store.of_user(query.user_id)])
 
@@ -82,7 +82,7 @@ def admin_list_user_passkeys(query: s.AdminUserPasskeysQuery) -> ResponseReturnV
     responses={403: "Not allowed", 404: "Passkey not found"},
 )
 def admin_remove_user_passkey(body: s.AdminRemovePasskeyBody) -> ResponseReturnValue:
-    require_enabled(EXTENSION)
+    require_enabled(PasskeySettings)
     _, actor = authorize({"user": ["update"]}, REMOVE)
     removed = remove_passkeys(body.user_id, body.passkey_id, actor_id=actor.id, via="api")
     if body.passkey_id is not None and not removed:

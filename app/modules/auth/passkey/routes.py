@@ -29,7 +29,7 @@ from app.modules.auth.passkey.ceremony import (
     verify_registration,
 )
 from app.modules.auth.passkey.models import Passkey
-from app.modules.auth.passkey.settings import EXTENSION, PasskeySettings, relying_party
+from app.modules.auth.passkey.settings import PasskeySettings, relying_party
 from app.modules.auth.passwordless import complete_sign_in, require_enabled
 from app.modules.auth.routes.common import (
     bp,
@@ -52,7 +52,7 @@ NOT_ALLOWED = ApiError(
 
 
 def _cfg() -> PasskeySettings:
-    cfg: PasskeySettings = require_enabled(EXTENSION)
+    cfg = require_enabled(PasskeySettings)
     return cfg
 
 

@@ -15,20 +15,18 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from config import ConfigError, load_section
+from app.core.settings import Section, section
+from config import ConfigError
 
 ENV_PREFIX = "AUTH__PASSKEY__"
-EXTENSION = "auth.passkey.settings"
 
 Requirement = Literal["required", "preferred", "discouraged"]
 
 
-class PasskeySettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, case_sensitive=False, env_file=".env"
-    )
+class PasskeySettings(Section):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     enabled: bool = False
     #: better-auth ``rpID``: default the host of AUTH__BASE_URL.
@@ -70,9 +68,9 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def load_settings(app: Flask) -> PasskeySettings:
+def init_relying_party(app: Flask) -> PasskeySettings:
     """Read the settings; the relying party is derived once, and a wrong ``rp_id`` stops the start."""
-    settings = load_section(PasskeySettings, app.config.get("SETTINGS_OVERRIDES"))
+    settings = section(app, PasskeySettings)
     base = app.config["SETTINGS"]
     host = (urlsplit(str(base.base_url)).hostname or "localhost").lower()
     rp_id = settings.rp_id or host
@@ -88,7 +86,6 @@ def load_settings(app: Flask) -> PasskeySettings:
     origins = [_origin(str(base.base_url))]
     origins += [_origin(pattern) for pattern in (base.auth.trusted_origins or [])]
     origins += [_origin(extra) for extra in settings.origins]
-    app.extensions[EXTENSION] = settings
     app.extensions["auth.passkey.rp"] = RelyingParty(
         id=rp_id,
         name=settings.rp_name or str(base.auth.app_name),

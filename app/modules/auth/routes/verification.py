@@ -12,9 +12,11 @@ import logging
 from datetime import timedelta
 from urllib.parse import urlencode, urljoin
 
-import jwt
 from flask import current_app, redirect
 from flask.typing import ResponseReturnValue
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import OctKey
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -81,7 +83,7 @@ def send_auth_mail(message: Message) -> None:
 def email_token(claims: dict[str, str]) -> str:
     now = utcnow()
     payload = {**claims, "iat": int(now.timestamp()), "exp": int(now.timestamp()) + VERIFY_EXPIRES_IN}
-    return jwt.encode(payload, _secret(), algorithm="HS256")
+    return jwt.encode({"alg": "HS256"}, payload, OctKey.import_key(_secret()), algorithms=["HS256"])
 
 
 def send_verification_mail(user: User, callback_url: str | None) -> None:
@@ -129,10 +131,11 @@ def _verify_error(code: str, message: str, callback_url: str | None, status: int
 def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
     _check_url(query.callback_url, "INVALID_CALLBACK_URL")
     try:
-        claims = jwt.decode(query.token, _secret(), algorithms=["HS256"], options={"require": ["exp", "iat"]})
-    except jwt.ExpiredSignatureError:
+        claims = jwt.decode(query.token, OctKey.import_key(_secret()), algorithms=["HS256"]).claims
+        jwt.JWTClaimsRegistry(exp={"essential": True}, iat={"essential": True}).validate(claims)
+    except ExpiredTokenError:
         return _verify_error("TOKEN_EXPIRED", "Token expired", query.callback_url)
-    except jwt.PyJWTError:
+    except (JoseError, ValueError):
         return _verify_error("INVALID_TOKEN", "Invalid token", query.callback_url)
     user = db.session.get(User, str(claims.get("userId", ""))) if claims.get("userId") else None
     if user is None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.core.settings import section
+
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes and its sign-in hook on the auth module."""
@@ -15,5 +17,5 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.two_factor.challenge import sign_in_hook
     from app.modules.auth.two_factor.options import TwoFactorOptions
 
-    TwoFactorOptions.for_app(app)  # a wrong AUTH__TWO_FACTOR__* setting fails at start, not mid-request
+    section(app, TwoFactorOptions)  # a wrong AUTH__TWO_FACTOR__* setting fails at start, not mid-request
     app.extensions["auth.sign_in_hooks"].append(sign_in_hook)

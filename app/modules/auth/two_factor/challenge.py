@@ -26,6 +26,7 @@ from flask import Response, after_this_request, current_app, jsonify, request
 from sqlalchemy import delete, select
 
 from app.core.errors import ApiError
+from app.core.settings import current
 from app.extensions import db
 from app.modules.auth.cookies import (
     SESSION_DATA,
@@ -51,7 +52,7 @@ TOO_MANY_ATTEMPTS = ApiError(400, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE", "Too man
 
 
 def _options() -> TwoFactorOptions:
-    return TwoFactorOptions.for_app(current_app)
+    return current(TwoFactorOptions)
 
 
 def _secret() -> str:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from config import load_section
+from app.core.settings import Section
 
 PREFIX = "AUTH__TWO_FACTOR__"
-_EXTENSION = "auth.two_factor.options"
 
 
-class TwoFactorOptions(BaseSettings):
+class TwoFactorOptions(Section):
     """better-auth's twoFactor options we support, with its defaults (reference §6)."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True, case_sensitive=False)
+    model_config = SettingsConfigDict(env_prefix=PREFIX)
 
     #: Issuer shown in authenticator apps; None: ``AUTH__APP_NAME``.
     issuer: str | None = None
@@ -35,12 +33,3 @@ class TwoFactorOptions(BaseSettings):
     otp_digits: int = Field(default=6, ge=6, le=10)
     #: Wrong codes per mailed code before a new one must be requested (better-auth ``allowedAttempts``).
     otp_allowed_attempts: int = Field(default=5, ge=1, le=20)
-
-    @classmethod
-    def for_app(cls, app: Flask) -> TwoFactorOptions:
-        """Built once per app: environment, then the app's ``create_app`` overrides on top."""
-        found = app.extensions.get(_EXTENSION)
-        if not isinstance(found, TwoFactorOptions):
-            found = load_section(cls, app.config.get("SETTINGS_OVERRIDES"))
-            app.extensions[_EXTENSION] = found
-        return found

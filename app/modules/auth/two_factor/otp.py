@@ -32,6 +32,7 @@ from sqlalchemy import delete, select
 
 from app.core.api import endpoint
 from app.core.errors import ApiError
+from app.core.settings import current
 from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth.crypto import generate_id, hash_token
@@ -66,7 +67,7 @@ TOO_MANY = ApiError(400, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE", "Too many attempt
 
 
 def _options() -> TwoFactorOptions:
-    options = TwoFactorOptions.for_app(current_app)
+    options = current(TwoFactorOptions)
     if not options.otp_enabled:
         raise NOT_CONFIGURED
     return options

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select, update
 
 from app.core.api import endpoint
 from app.core.errors import ApiError
+from app.core.settings import current
 from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth.cookies import DONT_REMEMBER, delete_cookie, read_signed_cookie
@@ -67,7 +68,7 @@ LOCKED = ApiError(
 
 
 def _options() -> TwoFactorOptions:
-    return TwoFactorOptions.for_app(current_app)
+    return current(TwoFactorOptions)
 
 
 def _secret() -> str:
