@@ -30,7 +30,7 @@ def _org(client: FlaskClient, slug: str) -> str:
 
 @pytest.fixture
 def world(make_app: Any) -> dict[str, Any]:
-    app: Flask = make_app(MODULES__TENANT="true")
+    app: Flask = make_app(MODULES__TENANT="true", MODULES__EXAMPLE="true")
     alice, bob, carol = app.test_client(), app.test_client(), app.test_client()
     sign_up(alice, "alice@example.com")
     sign_up(bob, "bob@example.com")

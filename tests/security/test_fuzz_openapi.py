@@ -34,6 +34,7 @@ PASSWORD = "correct horse battery"
 ORIGIN = "http://localhost"
 APP_SETTINGS = {
     "MODULES__TENANT": "true",
+    "MODULES__EXAMPLE": "true",
     "MODULES__AUDIT": "true",
     "AUTH__LOCKOUT__ENABLED": "false",
     # Every optional route on, so that each one is fuzzed (off, they answer 404 like unknown paths).
