@@ -23,7 +23,7 @@ from app import create_app
 from app.core.migrations import SINGLE_CHAIN, version_locations
 from app.extensions import db
 from app.modules import close_modules, import_all_models
-from tests.conftest import BASE_OVERRIDES, create_pg_database, drop_pg_database
+from tests.conftest import BASE_OVERRIDES, create_pg_database, drop_pg_database, module_present
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -61,8 +61,10 @@ def _heads(app: Flask) -> set[str]:
 
 
 def _app(url: str) -> Flask:
+    """Every module present switched on (a deleted module's folder takes its migrations with it)."""
     import_all_models()
-    return create_app({**BASE_OVERRIDES, "DATABASE_URL": url, "MODULES__TENANT": "true", "MODULES__AUDIT": "true"})
+    present = {f"MODULES__{name.upper()}": "true" for name in ("tenant", "audit", "example") if module_present(name)}
+    return create_app({**BASE_OVERRIDES, "DATABASE_URL": url, **present})
 
 
 def _close(app: Flask) -> None:
@@ -136,6 +138,11 @@ def _adopt(url: str) -> Flask:
     return app
 
 
+#: The fixtures hold every module's tables of the single chain.
+FULL_CHAIN = pytest.mark.modules("audit", "tenant", "example")
+
+
+@FULL_CHAIN
 def test_sqlite_single_chain_database_is_adopted(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as connection:
@@ -148,6 +155,7 @@ def test_sqlite_single_chain_database_is_adopted(tmp_path: Path) -> None:
         _close(app)
 
 
+@FULL_CHAIN
 @pytest.mark.postgres
 def test_postgres_single_chain_database_is_adopted(fresh_pg_database: str) -> None:
     engine = create_engine(fresh_pg_database)
