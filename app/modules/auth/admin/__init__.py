@@ -15,7 +15,8 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.admin.access import init_access
     from app.modules.auth.admin.cli import users_cli
     from app.modules.auth.admin.options import AdminOptions
+    from app.modules.auth.plugin_cli import register_plugin_cli
 
     AdminOptions.for_app(app)  # a wrong AUTH__ADMIN__* setting fails at start, not mid-request
     init_access(app)
-    app.cli.add_command(users_cli)
+    register_plugin_cli(app, users_cli)  # flask auth users

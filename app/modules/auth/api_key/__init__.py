@@ -28,9 +28,10 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.api_key.cli import keys_cli
     from app.modules.auth.api_key.resolver import key_permission_check, organization_context_hook, resolve_api_key
     from app.modules.auth.api_key.settings import load_settings
+    from app.modules.auth.plugin_cli import register_plugin_cli
 
     load_settings(app)
     app.extensions["auth.credential_resolvers"].append(resolve_api_key)
     app.extensions["auth.context_hooks"].append(organization_context_hook)
     app.extensions["auth.key_permission_check"] = key_permission_check
-    app.cli.add_command(keys_cli)
+    register_plugin_cli(app, keys_cli)  # flask auth keys

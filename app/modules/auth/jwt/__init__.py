@@ -17,8 +17,9 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.jwt.cli import jwks_cli
     from app.modules.auth.jwt.resolver import resolve_jwt
     from app.modules.auth.jwt.settings import load_settings
+    from app.modules.auth.plugin_cli import register_plugin_cli
 
     load_settings(app)
     app.extensions["auth.credential_resolvers"].append(resolve_jwt)
     app.extensions["auth.get_session_hooks"].append(routes.set_jwt_header)
-    app.cli.add_command(jwks_cli)
+    register_plugin_cli(app, jwks_cli)  # flask auth jwks
