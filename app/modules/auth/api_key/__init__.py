@@ -20,7 +20,7 @@ __all__ = ["KeyFields", "create_api_key", "delete_expired_api_keys", "init_app",
 
 
 def init_app(app: Flask) -> None:
-    """Register the routes, the ``x-api-key`` resolver, the key permission check and ``flask keys``."""
+    """Register the routes, the ``x-api-key`` resolver, the key permission check and ``flask auth keys``."""
     from app.modules.auth.api_key import (
         models,  # noqa: F401 - the table belongs to the metadata
         routes,  # noqa: F401 - routes register on the auth blueprint

@@ -12,7 +12,7 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    """Register ``/token``, ``/jwks``, the get-session header, the JWT bearer resolver, ``flask jwks``."""
+    """Register ``/token``, ``/jwks``, the get-session header, the JWT bearer resolver, ``flask auth jwks``."""
     from app.modules.auth.jwt import models, routes  # noqa: F401 - table in the metadata; routes on the blueprint
     from app.modules.auth.jwt.cli import jwks_cli
     from app.modules.auth.jwt.resolver import resolve_jwt
