@@ -18,6 +18,8 @@ from flask.testing import FlaskClient
 
 from tests.auth.helpers import ORIGIN, post, sign_up
 
+pytestmark = pytest.mark.modules("tenant", "example")
+
 API = "/api/v1/auth"
 UNKNOWN = "x" * 32
 

@@ -28,6 +28,8 @@ from schemathesis import checks
 
 from tests.conftest import BACKEND, BASE_OVERRIDES
 
+pytestmark = pytest.mark.modules("tenant", "audit", "example")
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 RANDOM = os.environ.get("FUZZ_SEED") == "random"
 PASSWORD = "correct horse battery"

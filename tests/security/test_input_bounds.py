@@ -13,6 +13,8 @@ from flask import Flask
 from tests.auth.helpers import ORIGIN, post, sign_in, sign_up
 from tests.conftest import AppFactory
 
+pytestmark = pytest.mark.modules("tenant", "audit", "example")
+
 ADMIN_EMAIL = "root@example.com"
 ADMIN_PASSWORD = "root password 123"
 

@@ -23,6 +23,8 @@ import pytest
 from tests.auth.helpers import ORIGIN, PASSWORD, post, sign_in, sign_up
 from tests.conftest import AppFactory
 
+pytestmark = pytest.mark.modules("tenant", "audit", "example")
+
 ADMIN_EMAIL = "root@example.com"
 ADMIN_PASSWORD = "root password 123"
 BIG = 2**63

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from app.modules.auth.api_key import KeyFields, create_api_key
 from tests.auth.helpers import post, sign_up
+
+pytestmark = pytest.mark.modules("tenant", "example")
 
 
 def test_an_organization_key_reaches_its_own_tenant_and_no_other(make_app: Any) -> None:
