@@ -5,10 +5,12 @@ modules a project keeps."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -287,3 +289,31 @@ def test_auth_says_it_closed_something_only_when_mail_threads_ran(make_app: AppF
     assert _module("auth").on_close(idle) is False  # no mail was sent: nothing to close, DEBUG
     busy.extensions["auth.mail_executor"].submit(lambda: None).result(timeout=10)
     assert _module("auth").on_close(busy) is True
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_modules_import_only_auth_and_what_they_require() -> None:
+    """Who may import whom: a module imports auth (the identity) and the modules it ``requires``,
+    never the application (``app.api``, ``app.web``, ``app/access_control.py``) nor another module."""
+    root = Path(modules.__file__).parent
+    names = sorted(p.name for p in root.iterdir() if (p / "__init__.py").is_file())
+    for name in names:
+        allowed = {name, "auth", *_module(name).requires}
+        for path in (root / name).rglob("*.py"):
+            for imported in _imports(path):
+                parts = imported.split(".")
+                assert parts[:2] != ["app", "api"] and parts[:2] != ["app", "web"], f"{path}: {imported}"
+                assert imported != "app.access_control", f"{path}: {imported}"
+                if parts[:2] == ["app", "modules"] and len(parts) > 2 and parts[2] in names:
+                    assert parts[2] in allowed, f"{path} imports module {parts[2]!r}, not in its requires"

@@ -3,8 +3,8 @@
 ``init_app`` checks the ``MODULES__AUDIT__*`` settings, installs :class:`DatabaseAuditLogger` as
 ``app.extensions["audit_logger"]`` (what ``app.modules.audit_contract`` proxies to), registers
 ``GET /api/v1/audit`` and the ``flask audit`` commands, and adds ``audit:read`` to the organization
-roles. ``on_ready`` starts the writer (which
-first writes what stopped processes left in the spool), ``on_close`` drains the spool.
+roles. ``on_ready`` starts the writer (which first writes what stopped processes left in the
+spool), ``on_close`` drains the spool. Its migrations are in ``migrations/versions`` (branch ``audit``).
 """
 
 from __future__ import annotations
