@@ -35,7 +35,7 @@ from sqlalchemy.exc import ArgumentError
 log = logging.getLogger(__name__)
 
 #: Modules in the order they are set up; the toggles are ``MODULES__<NAME>``.
-MODULE_ORDER: tuple[str, ...] = ("auth", "tenant", "audit")
+MODULE_ORDER: tuple[str, ...] = ("auth", "tenant", "audit", "example")
 
 MIN_SECRET_LENGTH = 32
 
@@ -66,6 +66,8 @@ class ModulesSettings(_Section):
     auth: bool = True
     tenant: bool = False
     audit: bool = False
+    #: The example tenant resource (``/api/v1/projects``); needs ``tenant``.
+    example: bool = False
 
 
 def split_csv(value: Any) -> Any:

@@ -58,6 +58,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 migrate = Migrate(render_as_batch=True, compare_type=True)
 
 
+def _module_migrations(config: Any) -> Any:
+    """Each module's migrations live in its folder (:mod:`app.core.migrations`)."""
+    from app.core.migrations import configure_alembic
+
+    return configure_alembic(config)
+
+
+migrate.configure_callbacks.append(_module_migrations)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     """SQLite enforces foreign keys (and their ON DELETE CASCADE) only when asked, per connection."""

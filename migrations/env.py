@@ -60,6 +60,29 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def all_heads_for_head(connection):
+    """``flask db upgrade`` (and ``flask_migrate.upgrade()``) name ``head``; with one branch per
+    module that means every branch's head. Returns the ``fn`` to pass to ``configure``, or None."""
+    environment = context._proxy  # the EnvironmentContext: what the command asked of Alembic
+    script = environment.script
+    original = environment.context_opts.get("fn")
+    if (environment.context_opts.get("destination_rev") != "head" or len(script.get_heads()) < 2
+            or getattr(original, "__qualname__", "") != "upgrade.<locals>.upgrade"):
+        return None
+    return lambda rev, _context: script._upgrade_revs("heads", rev)
+
+
+def adopt(connection):
+    """A database of the former single chain gets the branch revisions it stands for."""
+    from app.core.migrations import adopt_single_chain
+
+    known = {script.revision for script in context._proxy.script.walk_revisions()}
+    heads = adopt_single_chain(connection, known)
+    connection.commit()
+    if heads is not None:
+        logger.info("adopted a single-chain database: alembic_version is now %s", ", ".join(heads) or "empty")
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -99,7 +122,7 @@ def run_migrations_online():
                 directives[:] = []
                 logger.info('No changes in schema detected.')
 
-    conf_args = current_app.extensions['migrate'].configure_args
+    conf_args = dict(current_app.extensions['migrate'].configure_args)  # per run: `fn` may be set below
     conf_args.setdefault("render_item", render_item)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
@@ -112,6 +135,10 @@ def run_migrations_online():
             # cascade into its children. Off for the migration (a no-op inside a transaction, so now).
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()  # end the autobegun transaction: Alembic must own the next one
+        adopt(connection)
+        fn = all_heads_for_head(connection)
+        if fn is not None:
+            conf_args["fn"] = fn
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -60,6 +60,9 @@ if [ -z "${TEST_REDIS_URL:-}" ] && answers 127.0.0.1 6379; then
   export TEST_REDIS_URL=redis://127.0.0.1:6379/0
 fi
 
+echo "==> module removal (audit, then tenant with the example, deleted in scratch copies: the rest passes)"
+.venv/bin/python scripts/check_module_removal.py || fail "module removal"
+
 echo "==> production install (a fresh venv as the Dockerfile installs it, db upgrade, gunicorn probes)"
 .venv/bin/python scripts/check_production_install.py || fail "production install"
 

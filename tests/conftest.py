@@ -49,7 +49,30 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("TEST_BACKEND=postgres needs TEST_DATABASE_URL")
 
 
+#: Test folders that belong to a module: not collected when the module's folder was deleted.
+MODULE_TEST_DIRS: dict[str, tuple[str, ...]] = {"audit": ("audit",), "tenant": ("tenant", "example")}
+
+
+def module_present(name: str) -> bool:
+    return (Path(__file__).resolve().parent.parent / "app" / "modules" / name / "__init__.py").is_file()
+
+
+collect_ignore = [folder for folder, needs in MODULE_TEST_DIRS.items() if not all(map(module_present, needs))]
+
+
+def _deselect_tests_of_removed_modules(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.modules("audit")``: the test goes with the module when its folder is deleted."""
+    kept, removed = [], []
+    for item in items:
+        needs = [name for marker in item.iter_markers("modules") for name in marker.args]
+        (kept if all(map(module_present, needs)) else removed).append(item)
+    if removed:
+        config.hook.pytest_deselected(items=removed)
+        items[:] = kept
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _deselect_tests_of_removed_modules(config, items)
     reasons = {
         "postgres": None if PG_SERVER else "needs TEST_DATABASE_URL (a PostgreSQL server)",
         "redis": None if REDIS_SERVER else "needs TEST_REDIS_URL (a Redis server)",

@@ -77,6 +77,7 @@ def test_a_truncated_secret_file_stops_with_one_line(dev_env: dict[str, str]) ->
     ]
 
 
+@pytest.mark.modules("audit", "tenant")
 def test_commands_and_import_wsgi_print_nothing_at_exit(dev_env: dict[str, str]) -> None:
     """No "module auth closed" from processes that had nothing running to close."""
     env = {**dev_env, "MODULES__AUDIT": "true", "MODULES__TENANT": "true"}

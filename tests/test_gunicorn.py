@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import TEST_SECRET
@@ -59,6 +60,7 @@ def _request_counts(text: str) -> dict[tuple[str, str, str], float]:
     return counts
 
 
+@pytest.mark.modules("audit")
 def test_two_workers_share_metrics_and_close_modules_on_sigterm(database_url: str, tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODULES__", "AUTH__", "PROMETHEUS_"))}

@@ -1,19 +1,26 @@
-"""The module system: toggles, stand-ins for disabled modules, on_ready once, on_close, readiness."""
+"""The module system: toggles, stand-ins for disabled modules, on_ready once, on_close, readiness.
+
+Tested with dummy modules of this file (and auth, always present), so that it holds whatever
+modules a project keeps."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, g
 
-from app import create_app
+import app.modules as modules
+from app import ConfigError, create_app
 from app.core.errors import ApiError
 from app.modules import (
+    AppModule,
     audit_logger,
     close_modules,
     ensure_ready,
@@ -134,35 +141,76 @@ def test_audit_off_logger_accepts_and_drops(make_app: AppFactory) -> None:
     assert "audit" not in [m.name for m in registry(app).modules]
 
 
-def test_modules_follow_the_fixed_order(make_app: AppFactory) -> None:
-    app = make_app(MODULES__TENANT="true", MODULES__AUDIT="true")
-    assert [m.name for m in registry(app).modules] == ["auth", "tenant", "audit"]
+class DummyModule(AppModule):
+    """A module of the test suite: the module system is tested with it, not with a real module."""
+
+    def __init__(self, name: str, requires: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.requires = requires
+        self.events: list[str] = []
+
+    def init_app(self, app: Flask) -> None:
+        self.events.append("init_app")
+
+    def on_ready(self, app: Flask) -> None:
+        self.events.append("on_ready")
+
+    def on_close(self, app: Flask) -> bool:
+        self.events.append("on_close")
+        return True
 
 
-def _module(name: str) -> Any:
-    return importlib.import_module(f"app.modules.{name}").module
+DummyFactory = Callable[..., DummyModule]
+
+
+@pytest.fixture
+def dummy(monkeypatch: pytest.MonkeyPatch) -> DummyFactory:
+    """``dummy("first")`` switches on a dummy module, after the configured ones, for the next app."""
+    added: dict[str, DummyModule] = {}
+    load, enabled = modules._load, modules.enabled_names
+    monkeypatch.setattr(modules, "_load", lambda name: added[name] if name in added else load(name))
+    monkeypatch.setattr(modules, "enabled_names", lambda app: [*enabled(app), *added])
+
+    def add(name: str, requires: tuple[str, ...] = ()) -> DummyModule:
+        added[name] = DummyModule(name, requires)
+        return added[name]
+
+    return add
+
+
+def test_modules_follow_the_fixed_order(make_app: AppFactory, dummy: DummyFactory) -> None:
+    first, second = dummy("first"), dummy("second")
+    app = make_app()
+    assert [m.name for m in registry(app).modules] == ["auth", "first", "second"]
+    assert first.events == second.events == ["init_app", "on_ready"]
+
+
+def test_a_module_s_requirements_are_checked_at_start(make_app: AppFactory, dummy: DummyFactory) -> None:
+    dummy("needy", requires=("auth", "elsewhere"))
+    with pytest.raises(ConfigError, match=r"^MODULES__NEEDY=true needs MODULES__ELSEWHERE=true$"):
+        make_app()
 
 
 def test_failing_on_ready_keeps_serving_and_readyz_names_it(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+    make_app: AppFactory, dummy: DummyFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(app: Flask) -> None:
         raise RuntimeError("bootstrap exploded")
 
-    monkeypatch.setattr(_module("audit"), "on_ready", broken)
-    app = make_app(MODULES__AUDIT="true")
+    monkeypatch.setattr(dummy("fragile"), "on_ready", broken)
+    app = make_app()
     client = app.test_client()
     assert client.get("/api/v1/healthz").status_code == 200
     response = client.get("/api/v1/readyz")
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "KO"
-    assert body["components"]["module:audit"]["status"] == "KO"
-    assert "bootstrap exploded" in body["components"]["module:audit"]["detail"]
+    assert body["components"]["module:fragile"]["status"] == "KO"
+    assert "bootstrap exploded" in body["components"]["module:fragile"]["detail"]
     assert body["components"]["module:auth"]["status"] == "OK"
 
 
-def test_on_ready_runs_exactly_once(make_app: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_ready_runs_exactly_once(make_app: AppFactory, dummy: DummyFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Flask] = []
     lock = threading.Lock()
 
@@ -170,8 +218,8 @@ def test_on_ready_runs_exactly_once(make_app: AppFactory, monkeypatch: pytest.Mo
         with lock:
             calls.append(app)
 
-    monkeypatch.setattr(_module("audit"), "on_ready", counting)
-    app = make_app(MODULES__AUDIT="true")
+    monkeypatch.setattr(dummy("counted"), "on_ready", counting)
+    app = make_app()
     threads = [threading.Thread(target=ensure_ready, args=(app,)) for _ in range(8)]
     for thread in threads:
         thread.start()
@@ -184,55 +232,56 @@ def test_on_ready_runs_exactly_once(make_app: AppFactory, monkeypatch: pytest.Mo
     assert calls == [app]
 
 
-def test_on_ready_waits_for_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[Flask] = []
-    monkeypatch.setattr(_module("audit"), "on_ready", calls.append)
-    app = create_app(
-        {**BASE_OVERRIDES, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x", "MODULES__AUDIT": "true"}
-    )
+def test_on_ready_waits_for_the_database(dummy: DummyFactory) -> None:
+    waiting = dummy("waiting")
+    app = create_app({**BASE_OVERRIDES, "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"})
     try:
         assert ensure_ready(app) is False
-        assert calls == []
-        assert registry(app).state["audit"] == "pending"
+        assert waiting.events == ["init_app"]
+        assert registry(app).state["waiting"] == "pending"
     finally:
         close_modules(app)
 
 
 def test_close_modules_runs_on_close_once_in_reverse_order(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory, dummy: DummyFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     closed: list[str] = []
-    for name in ("auth", "tenant", "audit"):
-        # tenant has nothing to close (None): its line is DEBUG, the others' INFO.
-        monkeypatch.setattr(
-            _module(name), "on_close", lambda app, name=name: closed.append(name) or (name != "tenant" or None)
-        )
-    app = make_app(MODULES__TENANT="true", MODULES__AUDIT="true")
+    first, idle = dummy("first"), dummy("idle")
+    monkeypatch.setattr(first, "on_close", lambda app: closed.append("first") or True)
+    # idle has nothing to close (None): its line is DEBUG, the others' INFO.
+    monkeypatch.setattr(idle, "on_close", lambda app: closed.append("idle") or None)
+    monkeypatch.setattr(_module("auth"), "on_close", lambda app: closed.append("auth") or True)
+    app = make_app()
     with caplog.at_level(logging.DEBUG, logger="app.modules"):
         close_modules(app)
         close_modules(app)
-    assert closed == ["audit", "tenant", "auth"]
+    assert closed == ["idle", "first", "auth"]
     lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.getMessage().endswith(" closed")]
     assert lines == [
-        ("INFO", "module audit closed"),
-        ("DEBUG", "module tenant closed"),
+        ("DEBUG", "module idle closed"),
+        ("INFO", "module first closed"),
         ("INFO", "module auth closed"),
     ]
 
 
 def test_failing_on_close_does_not_stop_the_others(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+    make_app: AppFactory, dummy: DummyFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     closed: list[str] = []
 
     def broken(app: Flask) -> None:
         raise RuntimeError("cannot drain")
 
-    monkeypatch.setattr(_module("audit"), "on_close", broken)
+    monkeypatch.setattr(dummy("stuck"), "on_close", broken)
     monkeypatch.setattr(_module("auth"), "on_close", lambda app: closed.append("auth"))
-    app = make_app(MODULES__AUDIT="true")
+    app = make_app()
     close_modules(app)
     assert closed == ["auth"]
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"app.modules.{name}").module
 
 
 def test_auth_says_it_closed_something_only_when_mail_threads_ran(make_app: AppFactory) -> None:
@@ -240,3 +289,31 @@ def test_auth_says_it_closed_something_only_when_mail_threads_ran(make_app: AppF
     assert _module("auth").on_close(idle) is False  # no mail was sent: nothing to close, DEBUG
     busy.extensions["auth.mail_executor"].submit(lambda: None).result(timeout=10)
     assert _module("auth").on_close(busy) is True
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_modules_import_only_auth_and_what_they_require() -> None:
+    """Who may import whom: a module imports auth (the identity) and the modules it ``requires``,
+    never the application (``app.api``, ``app.web``, ``app/access_control.py``) nor another module."""
+    root = Path(modules.__file__).parent
+    names = sorted(p.name for p in root.iterdir() if (p / "__init__.py").is_file())
+    for name in names:
+        allowed = {name, "auth", *_module(name).requires}
+        for path in (root / name).rglob("*.py"):
+            for imported in _imports(path):
+                parts = imported.split(".")
+                assert parts[:2] != ["app", "api"] and parts[:2] != ["app", "web"], f"{path}: {imported}"
+                assert imported != "app.access_control", f"{path}: {imported}"
+                if parts[:2] == ["app", "modules"] and len(parts) > 2 and parts[2] in names:
+                    assert parts[2] in allowed, f"{path} imports module {parts[2]!r}, not in its requires"

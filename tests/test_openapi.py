@@ -10,13 +10,15 @@ from openapi_spec_validator import validate
 
 from tests.conftest import AppFactory
 
+pytestmark = pytest.mark.modules("tenant", "audit", "example")
+
 DOCUMENT_PATHS = ("/api/v1/openapi.json", "/api/v1/auth/open-api/generate-schema")
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 @pytest.fixture
 def full_app(make_app: AppFactory) -> Flask:
-    return make_app(MODULES__AUTH="true", MODULES__TENANT="true", MODULES__AUDIT="true")
+    return make_app(MODULES__AUTH="true", MODULES__TENANT="true", MODULES__AUDIT="true", MODULES__EXAMPLE="true")
 
 
 @pytest.mark.parametrize("path", DOCUMENT_PATHS)

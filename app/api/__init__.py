@@ -1,5 +1,6 @@
 """The application's own JSON API under ``/api/v1``: where a product's routes go, guarded by the
-decorators from :mod:`app.modules`. ``/me`` shows the pattern."""
+decorators from :mod:`app.modules`. ``/me`` shows the pattern; the example module
+(``app/modules/example``, ``/api/v1/projects``) shows a tenant resource."""
 
 from __future__ import annotations
 
@@ -29,5 +30,3 @@ def me() -> ResponseReturnValue:
     user = g.get("user")
     session = g.get("session")
     return {"user": user.json if user is not None else None, "session": session}
-
-from app.api import projects  # noqa: E402,F401  - the example tenant resource

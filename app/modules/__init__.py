@@ -47,6 +47,8 @@ class AppModule:
     """What every module provides. Override what the module needs; the defaults do nothing."""
 
     name: str = ""
+    #: The modules this one needs switched on; checked at start (a one-line ``ConfigError``).
+    requires: tuple[str, ...] = ()
 
     def init_app(self, app: Flask) -> None:
         """Register blueprints, request hooks and CLI commands. No database access here."""
@@ -91,17 +93,27 @@ def _load(name: str) -> AppModule:
     return module
 
 
-def setup_modules(app: Flask) -> ModuleRegistry:
-    """Enable the modules whose toggles are on, in the fixed order of ``config.MODULE_ORDER``."""
+def enabled_names(app: Flask) -> list[str]:
+    """The modules whose ``MODULES__<NAME>`` toggle is on, in the fixed order of ``config.MODULE_ORDER``."""
     from config import MODULE_ORDER, Settings
 
     settings: Settings = app.config["SETTINGS"]
+    return [name for name in MODULE_ORDER if getattr(settings.modules, name)]
+
+
+def setup_modules(app: Flask) -> ModuleRegistry:
+    """Enable the modules whose toggles are on, after checking that what each requires is on too."""
+    from config import ConfigError
+
     reg = ModuleRegistry()
     app.extensions["modules"] = reg
-    for name in MODULE_ORDER:
-        if not getattr(settings.modules, name):
-            continue
-        module = _load(name)
+    names = enabled_names(app)
+    modules = [_load(name) for name in names]
+    for module in modules:
+        missing = [need for need in module.requires if need not in names]
+        if missing:
+            raise ConfigError(f"MODULES__{module.name.upper()}=true needs MODULES__{missing[0].upper()}=true")
+    for name, module in zip(names, modules, strict=True):
         module.init_app(app)
         reg.modules.append(module)
         reg.state[name] = "pending"
@@ -153,10 +165,10 @@ def ensure_ready(app: Flask) -> bool:
 
 
 def import_all_models() -> None:
-    """Import every ``models`` module of every module and plugin, enabled or not, and the app's own.
+    """Import every ``models`` module of every module and plugin present, enabled or not.
 
     Migrations compare against all of them, so a disabled module's tables are never proposed for
-    dropping.
+    dropping. The application's own models are the application's to import (``create_app`` does).
     """
     import pkgutil
 
@@ -165,7 +177,6 @@ def import_all_models() -> None:
     for info in pkgutil.walk_packages(modules_package.__path__, prefix="app.modules."):
         if info.name.rsplit(".", 1)[-1] == "models":
             importlib.import_module(info.name)
-    importlib.import_module("app.api.models")
 
 
 def close_modules(app: Flask) -> None:

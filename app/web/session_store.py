@@ -26,7 +26,7 @@ LIFETIME = timedelta(hours=12)
 
 
 class WebSession(db.Model):  # type: ignore[name-defined,misc]
-    """One Flask session (table ``web_session``; migration ``0014_web_session``)."""
+    """One Flask session (table ``web_session``; migration ``app_0001_web_session``)."""
 
     __tablename__ = "web_session"
 

@@ -298,14 +298,14 @@ def test_an_upgraded_log_keeps_its_legacy_entries(tmp_path: Path, capsys: pytest
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = create_app({**BASE_OVERRIDES, "DATABASE_URL": url})
     with old.app_context():
-        upgrade(revision="0008_audit_spool")
+        upgrade(revision="audit_0002_spool")
         prev = "0" * 64
         with db.engine.begin() as conn:  # entries as the unkeyed chain wrote them
             for number in range(3):
                 row: dict[str, Any] = {**sample(resource_id=str(number)), "ip": None, "user_agent": None,
                                        "request_id": None, "created_at": datetime.now(UTC)}
                 row["prev_hash"], row["hash"] = prev, _sha256(row, prev)
-                conn.execute(insert(table).values(**row))  # no key_id: that column comes with 0009
+                conn.execute(insert(table).values(**row))  # no key_id: that column comes with audit_0003_keyed
                 prev = row["hash"]
         capsys.readouterr()
         upgrade()

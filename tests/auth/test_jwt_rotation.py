@@ -1,5 +1,5 @@
 """JWKS rotation: new tokens use the newest key, old keys stay published for their grace period,
-racing processes mint exactly one key, and a changed secret is recoverable with ``flask jwks rotate``."""
+racing processes mint exactly one key, and a changed secret is recoverable with ``flask auth jwks rotate``."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def test_a_changed_secret_is_a_clear_error_and_rotate_recovers(make_app: Any) ->
     assert "set-auth-jwt" not in session.headers  # get-session still answers
     response = fresh.get(f"{API}/token")
     assert (response.status_code, response.json["code"]) == (503, "JWKS_KEY_UNREADABLE")
-    assert "flask jwks rotate" in response.json["message"]
+    assert "flask auth jwks rotate" in response.json["message"]
     assert "UNREADABLE" in _cli(new_app, "list")
 
     _cli(new_app, "rotate")

@@ -1,4 +1,4 @@
-"""``flask keys``: list, revoke, purge-expired."""
+"""``flask auth keys``: list, revoke, purge-expired."""
 
 from __future__ import annotations
 

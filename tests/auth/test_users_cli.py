@@ -1,4 +1,4 @@
-"""``flask users``: the operator commands, run with Flask's CLI runner against a real database."""
+"""``flask auth users``: the operator commands, run with Flask's CLI runner against a real database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from tests.auth.helpers import PASSWORD, sign_in, sign_up
 
 
 def run(app: Flask, *args: str, input: str | None = None) -> tuple[int, str]:
-    result = app.test_cli_runner().invoke(args=["users", *args], input=input)
+    result = app.test_cli_runner().invoke(args=["auth", "users", *args], input=input)
     return result.exit_code, result.output
 
 

@@ -295,6 +295,7 @@ def _registered_attestation(server: LiveServer) -> list[str]:
         return [row.details["attestation"] for row in rows]
 
 
+@pytest.mark.modules("audit")
 @pytest.mark.parametrize(("setting", "statement"), [("none", "none"), ("direct", "packed")])
 def test_attestation_none_by_default_direct_on_request(
     localhost_server: Callable[..., LiveServer], context: BrowserContext, page: Page, setting: str, statement: str

@@ -109,6 +109,7 @@ def test_admin_journey(make_live_server: LiveServerFactory, chromium: Any, js: b
     admin.context.close()
 
 
+@pytest.mark.modules("audit")
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_audit_viewer(make_live_server: LiveServerFactory, chromium: Any, js: bool) -> None:
     """With the audit module on, admins read the log with filters; others are refused."""

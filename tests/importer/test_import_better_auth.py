@@ -59,6 +59,7 @@ def _audit_entries(server: OidcServer) -> list[dict[str, Any]]:
         return [dict(row.details or {}) for row in rows]
 
 
+@pytest.mark.modules("audit")
 def test_a_better_auth_deployment_moves_without_signing_anyone_out(
     source: tuple[str, dict[str, Any]], make_oidc_server: Any, tmp_path: Path  # noqa: F811
 ) -> None:

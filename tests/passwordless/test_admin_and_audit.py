@@ -7,6 +7,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -97,6 +98,7 @@ def _entries(app: Flask) -> list[dict[str, Any]]:
         return [{"action": r.action, "actor_id": r.actor_id, "details": r.details} for r in rows]
 
 
+@pytest.mark.modules("audit")
 def test_every_method_is_audited_without_secrets(smtp_app: SmtpApp) -> None:
     app, box = smtp_app(MODULES__AUDIT="true", **ALL_ON)
     client, user_id, key, passkey_id = user_with_passkey(app)

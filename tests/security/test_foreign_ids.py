@@ -18,6 +18,8 @@ from flask.testing import FlaskClient
 
 from tests.auth.helpers import ORIGIN, post, sign_up
 
+pytestmark = pytest.mark.modules("tenant", "example")
+
 API = "/api/v1/auth"
 UNKNOWN = "x" * 32
 
@@ -30,7 +32,7 @@ def _org(client: FlaskClient, slug: str) -> str:
 
 @pytest.fixture
 def world(make_app: Any) -> dict[str, Any]:
-    app: Flask = make_app(MODULES__TENANT="true")
+    app: Flask = make_app(MODULES__TENANT="true", MODULES__EXAMPLE="true")
     alice, bob, carol = app.test_client(), app.test_client(), app.test_client()
     sign_up(alice, "alice@example.com")
     sign_up(bob, "bob@example.com")

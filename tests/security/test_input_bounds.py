@@ -13,6 +13,8 @@ from flask import Flask
 from tests.auth.helpers import ORIGIN, post, sign_in, sign_up
 from tests.conftest import AppFactory
 
+pytestmark = pytest.mark.modules("tenant", "audit", "example")
+
 ADMIN_EMAIL = "root@example.com"
 ADMIN_PASSWORD = "root password 123"
 
@@ -20,7 +22,8 @@ ADMIN_PASSWORD = "root password 123"
 @pytest.fixture
 def env(make_app: AppFactory) -> dict[str, Any]:
     app = make_app(
-        MODULES__AUDIT="true", MODULES__TENANT="true", ADMIN__EMAIL=ADMIN_EMAIL, ADMIN__PASSWORD=ADMIN_PASSWORD
+        MODULES__AUDIT="true", MODULES__TENANT="true", MODULES__EXAMPLE="true",
+        ADMIN__EMAIL=ADMIN_EMAIL, ADMIN__PASSWORD=ADMIN_PASSWORD
     )
     user = app.test_client()
     user_id = sign_up(user, "ada@example.com")["user"]["id"]

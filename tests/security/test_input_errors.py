@@ -23,6 +23,8 @@ import pytest
 from tests.auth.helpers import ORIGIN, PASSWORD, post, sign_in, sign_up
 from tests.conftest import AppFactory
 
+pytestmark = pytest.mark.modules("tenant", "audit", "example")
+
 ADMIN_EMAIL = "root@example.com"
 ADMIN_PASSWORD = "root password 123"
 BIG = 2**63
@@ -36,7 +38,8 @@ def _answered_4xx(response: Any) -> None:
 @pytest.fixture
 def env(make_app: AppFactory) -> dict[str, Any]:
     app = make_app(
-        MODULES__AUDIT="true", MODULES__TENANT="true", ADMIN__EMAIL=ADMIN_EMAIL, ADMIN__PASSWORD=ADMIN_PASSWORD
+        MODULES__AUDIT="true", MODULES__TENANT="true", MODULES__EXAMPLE="true",
+        ADMIN__EMAIL=ADMIN_EMAIL, ADMIN__PASSWORD=ADMIN_PASSWORD
     )
     user = app.test_client()
     user_id = sign_up(user, "ada@example.com")["user"]["id"]

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from app.modules.auth.api_key import KeyFields, create_api_key
 from tests.auth.helpers import post, sign_up
 
+pytestmark = pytest.mark.modules("tenant", "example")
+
 
 def test_an_organization_key_reaches_its_own_tenant_and_no_other(make_app: Any) -> None:
-    app = make_app(MODULES__TENANT="true")
+    app = make_app(MODULES__TENANT="true", MODULES__EXAMPLE="true")
     owner = app.test_client()
     sign_up(owner, "owner@example.com")
     org = post(owner, "/organization/create", {"name": "Acme", "slug": "acme"}).json["id"]

@@ -24,6 +24,8 @@ from tests.auth.helpers import PASSWORD
 from tests.live_server import LiveServer
 from tests.live_server import make_live_server as make_live_server  # the fixture
 
+pytestmark = pytest.mark.modules("audit", "tenant")
+
 N = 8
 
 

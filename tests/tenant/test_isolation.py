@@ -1,4 +1,4 @@
-"""Tenant isolation of the example resource: a member of org A never reaches org B's projects.
+"""Tenant isolation of the example module's resource: a member of org A never reaches org B's projects.
 
 Every path is tried: guessed ids, a spoofed ``X-Tenant-ID``, switching the active organization to a
 foreign one, the bulk endpoint. Each attempt answers 403 or 404 and B's rows stay as they were.
@@ -14,8 +14,10 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.api.models import Project
+from app import ConfigError
 from app.extensions import db
+from app.modules import require_tenant
+from app.modules.example.models import Project
 from app.modules.tenant import TenantScopeError, tenant_unscoped
 from app.modules.tenant.resolver import Tenant
 from tests.auth.helpers import ORIGIN, post, sign_up, verify_email
@@ -45,7 +47,7 @@ def snapshot(app: Flask) -> list[tuple[str, str, str | None]]:
 
 @pytest.fixture
 def tenant_app(make_app: Any) -> Flask:
-    app: Flask = make_app(MODULES__TENANT="true")
+    app: Flask = make_app(MODULES__TENANT="true", MODULES__EXAMPLE="true")
     return app
 
 
@@ -146,13 +148,25 @@ def test_the_orm_refuses_writes_into_another_tenant(tenant_app: Flask, two_tenan
         db.session.rollback()
 
 
-def test_module_off_filters_nothing_and_require_tenant_passes(make_app: Any) -> None:
-    app = make_app()  # MODULES__TENANT off
+def test_the_example_needs_the_tenant_module(make_app: Any) -> None:
+    """Without the tenant module the example's queries would see every organization's projects:
+    it refuses to start, and by default (example off) the route does not exist."""
+    with pytest.raises(ConfigError, match=r"^MODULES__EXAMPLE=true needs MODULES__TENANT=true$"):
+        make_app(MODULES__EXAMPLE="true")
+    app = make_app()
     client = app.test_client()
     sign_up(client, "owner@example.com")
     create_org(client, "acme")
-    created = client.post(API, json={"name": "plain"}, headers=ORIGIN)
-    assert (created.status_code, created.json["organizationId"]) == (201, None)
+    assert client.post(API, json={"name": "plain"}, headers=ORIGIN).status_code == 404
+    assert client.get(API).status_code == 404
+
+
+def test_module_off_filters_nothing_and_require_tenant_passes(make_app: Any) -> None:
+    app = make_app()  # MODULES__TENANT off
+    guarded = require_tenant(lambda: "passed")
     with app.test_request_context("/"):
         assert g.get("tenant") is None
+        assert guarded() == "passed"
+        db.session.add(Project(id="p1", name="plain"))
+        db.session.commit()
         assert [p.name for p in db.session.scalars(select(Project))] == ["plain"]

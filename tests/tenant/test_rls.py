@@ -49,7 +49,8 @@ def app_role_url() -> Iterator[str]:
 
 
 def test_raw_sql_only_sees_the_tenant(make_app: Any, app_role_url: str) -> None:
-    app: Flask = make_app(DATABASE_URL=app_role_url, MODULES__TENANT="true", MODULES__TENANT__ROW_LEVEL_SECURITY="true")
+    app: Flask = make_app(DATABASE_URL=app_role_url, MODULES__TENANT="true", MODULES__EXAMPLE="true",
+                          MODULES__TENANT__ROW_LEVEL_SECURITY="true")
     alice, bob = app.test_client(), app.test_client()
     sign_up(alice, "alice@example.com")
     sign_up(bob, "bob@example.com")

@@ -25,7 +25,7 @@ from app.modules.audit.entry import build_entry
 from app.modules.audit.keys import Keyring
 from app.modules.audit.verify import PRUNE_ACTION
 
-#: The function of the least-privilege mode (migration 0009_audit_keyed).
+#: The function of the least-privilege mode (migration audit_0003_keyed).
 PRUNE_FUNCTION = "audit_prune(bigint,timestamp with time zone,jsonb)"
 
 

@@ -2,8 +2,8 @@
 
 Statements declare the resources and their actions; a role grants a subset; ``authorize`` asks
 whether a role allows a request (OWASP ASVS V4: deny by default; unknown resources and actions are
-refused, never silently allowed). The admin and organization plugins and the application's own
-``app/access_control.py`` all build on this.
+refused, never silently allowed). The admin and organization plugins build on this; the application
+(``app/access_control.py``) and the other modules extend the organization roles with :meth:`AccessControl.extend`.
 """
 
 from __future__ import annotations
@@ -53,6 +53,23 @@ class AccessControl:
         role = Role(name, {k: frozenset(v) for k, v in grants.items()})
         self.roles[name] = role
         return role
+
+    def extend(self, statements: Statements, grants: Mapping[str, Statements]) -> None:
+        """Add resources and grant their actions to existing roles (``{"admin": {"audit": ["read"]}}``).
+
+        How the application and the other modules add their permissions to auth's roles: auth never
+        imports them. Idempotent; a resource already declared keeps its actions and gains the new ones.
+        """
+        for resource, actions in statements.items():
+            self.statements[resource] = self.statements.get(resource, frozenset()) | frozenset(actions)
+        for name, granted in grants.items():
+            role = self.roles.get(name)
+            if role is None:
+                raise ValueError(f"cannot extend unknown role {name!r}")
+            merged = {k: set(v) for k, v in role.grants.items()}
+            for resource, actions in granted.items():
+                merged.setdefault(resource, set()).update(actions)
+            self.new_role(name, {k: sorted(v) for k, v in merged.items()})
 
     def authorize(self, role_names: Sequence[str], request: Statements) -> bool:
         """Multi-role users pass when any one of their roles allows the whole request, as better-auth."""

@@ -82,7 +82,7 @@ def check_signing_keys(app: Flask) -> str:
     if live:
         raise SecretMismatch(
             f"jwks.privateKey of the signing key {', '.join(live)} does not decrypt with the configured "
-            "AUTH__SECRET (written under another secret?); `flask jwks rotate` makes a signing key under this one"
+            "AUTH__SECRET (written under another secret?); `flask auth jwks rotate` makes a signing key under this one"
         )
     note = f"; {retired_unreadable} retired key(s) under another secret (public halves only)" * bool(retired_unreadable)
     return f"every signing key decrypts with the configured AUTH__SECRET{note}"

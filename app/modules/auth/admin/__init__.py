@@ -1,4 +1,4 @@
-"""better-auth's admin plugin: user management, bans, impersonation, roles; ``flask users``.
+"""better-auth's admin plugin: user management, bans, impersonation, roles; ``flask auth users``.
 
 Routes under ``/api/v1/auth/admin/*``; statements and roles in :mod:`.access`
 (``app.extensions["auth.admin.ac"]``); settings ``AUTH__ADMIN__*`` (:class:`~.options.AdminOptions`).
@@ -12,12 +12,13 @@ from app.core.settings import section
 
 
 def init_app(app: Flask) -> None:
-    """Register the plugin's routes, its access control and the ``flask users`` commands."""
+    """Register the plugin's routes, its access control and the ``flask auth users`` commands."""
     from app.modules.auth.admin import routes_sessions, routes_users  # noqa: F401 - routes join the blueprint
     from app.modules.auth.admin.access import init_access
     from app.modules.auth.admin.cli import users_cli
     from app.modules.auth.admin.options import AdminOptions
+    from app.modules.auth.plugin_cli import register_plugin_cli
 
     section(app, AdminOptions)  # a wrong AUTH__ADMIN__* setting fails at start, not mid-request
     init_access(app)
-    app.cli.add_command(users_cli)
+    register_plugin_cli(app, users_cli)  # flask auth users

@@ -1,4 +1,4 @@
-"""``flask users ...``: user administration for operators, without HTTP.
+"""``flask auth users ...``: user administration for operators, without HTTP.
 
 The same rules as the admin API (:mod:`.service`): roles must exist, a ban ends every session at
 once, a new password ends the user's sessions. Each command is recorded in the audit log with no

@@ -1,4 +1,4 @@
-"""User administration shared by the admin routes and the ``flask users`` CLI.
+"""User administration shared by the admin routes and the ``flask auth users`` CLI.
 
 Every write that changes what a session would answer invalidates the user's cached sessions before
 commit (``sessions.invalidate_user``), so a ban or a role change is seen by the next request in

@@ -20,7 +20,7 @@ __all__ = ["KeyFields", "create_api_key", "delete_expired_api_keys", "init_app",
 
 
 def init_app(app: Flask) -> None:
-    """Register the routes, the ``x-api-key`` resolver, the key permission check and ``flask keys``."""
+    """Register the routes, the ``x-api-key`` resolver, the key permission check and ``flask auth keys``."""
     from app.core.settings import section
     from app.modules.auth.api_key import (
         models,  # noqa: F401 - the table belongs to the metadata
@@ -29,10 +29,11 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.api_key.cli import keys_cli
     from app.modules.auth.api_key.resolver import key_permission_check, organization_context_hook, resolve_api_key
     from app.modules.auth.api_key.settings import ApiKeySettings
+    from app.modules.auth.plugin_cli import register_plugin_cli
 
     settings = section(app, ApiKeySettings)
     app.extensions.setdefault("cors.extra_headers", []).extend(settings.headers)  # browsers may send them
     app.extensions["auth.credential_resolvers"].append(resolve_api_key)
     app.extensions["auth.context_hooks"].append(organization_context_hook)
     app.extensions["auth.key_permission_check"] = key_permission_check
-    app.cli.add_command(keys_cli)
+    register_plugin_cli(app, keys_cli)  # flask auth keys

@@ -1,4 +1,4 @@
-"""``flask keys``: list, revoke and purge API keys from the command line."""
+"""``flask auth keys``: list, revoke and purge API keys from the command line."""
 
 from __future__ import annotations
 

@@ -12,14 +12,15 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    """Register ``/token``, ``/jwks``, the get-session header, the JWT bearer resolver, ``flask jwks``."""
+    """Register ``/token``, ``/jwks``, the get-session header, the JWT bearer resolver, ``flask auth jwks``."""
     from app.core.settings import section
     from app.modules.auth.jwt import models, routes  # noqa: F401 - table in the metadata; routes on the blueprint
     from app.modules.auth.jwt.cli import jwks_cli
     from app.modules.auth.jwt.resolver import resolve_jwt
     from app.modules.auth.jwt.settings import JwtSettings
+    from app.modules.auth.plugin_cli import register_plugin_cli
 
     section(app, JwtSettings)
     app.extensions["auth.credential_resolvers"].append(resolve_jwt)
     app.extensions["auth.get_session_hooks"].append(routes.set_jwt_header)
-    app.cli.add_command(jwks_cli)
+    register_plugin_cli(app, jwks_cli)  # flask auth jwks

@@ -1,4 +1,4 @@
-"""``flask jwks``: rotate the signing key, list the key set."""
+"""``flask auth jwks``: rotate the signing key, list the key set."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
   between a better-auth database and this one (OWASP Cryptographic Storage Cheat Sheet: keys
   encrypted at rest).
 - Rotation (NIST SP 800-57 Pt 1 §5.3: limited cryptoperiod): a key signs until ``expiresAt``
-  (rotation interval, or ``flask jwks rotate``), then stays published for the grace period so
+  (rotation interval, or ``flask auth jwks rotate``), then stays published for the grace period so
   tokens it signed still verify. Minting a key takes a database lock and re-checks under it, so
   processes racing to rotate end with exactly one new key.
 """
@@ -48,7 +48,7 @@ class KeyUnreadableError(RuntimeError):
     def __init__(self, kid: str) -> None:
         super().__init__(
             f"the JWT signing key {kid} cannot be decrypted with the current AUTH__SECRET (was the secret "
-            "changed?); run `flask jwks rotate` to create a signing key under this secret: tokens stay "
+            "changed?); run `flask auth jwks rotate` to create a signing key under this secret: tokens stay "
             "verifiable with the old public keys until their grace period ends"
         )
         self.kid = kid

@@ -28,7 +28,7 @@ class JwtSettings(Section):
     audience: str | None = None
     #: Lifetime of a token, seconds (better-auth ``expirationTime "15m"``).
     expires_in: int = Field(default=900, ge=10, le=86400)
-    #: A key signs for this long, seconds; None: until ``flask jwks rotate`` (better-auth
+    #: A key signs for this long, seconds; None: until ``flask auth jwks rotate`` (better-auth
     #: ``jwks.rotationInterval``).
     rotation_interval: int | None = Field(default=None, ge=60)
     #: A key that stopped signing stays in ``/jwks`` this long, seconds (better-auth 30 days).

@@ -1,8 +1,8 @@
 """better-auth's organization plugin: organizations, members, invitations, access control.
 
 Routes under ``/api/v1/auth/organization/*`` (better-auth 1.7.25's shapes and codes; teams with
-``AUTH__ORGANIZATION__TEAMS__ENABLED``, :mod:`.team_routes`); the roles and
-statements are the application's, in :mod:`app.access_control`. Public functions for other plugins
+``AUTH__ORGANIZATION__TEAMS__ENABLED``, :mod:`.team_routes`); the roles and statements are in
+:mod:`.roles` (the application and modules extend them). Public functions for other plugins
 and modules: :mod:`app.modules.auth.organization.service`.
 """
 

@@ -16,7 +16,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.access_control import CREATOR_ROLE, ROLE_NAMES, role_allows
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.extensions import db
@@ -35,6 +34,7 @@ from app.modules.auth.organization.common import (
     with_cookie,
 )
 from app.modules.auth.organization.models import Invitation, Member, Organization
+from app.modules.auth.organization.roles import CREATOR_ROLE, ROLE_NAMES, role_allows
 from app.modules.auth.organization.serializers import invitation_json, member_json
 from app.modules.auth.organization.service import (
     find_member,

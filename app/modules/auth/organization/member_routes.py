@@ -13,7 +13,6 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from app.access_control import CREATOR_ROLE, ROLE_NAMES, role_allows
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.extensions import db
@@ -28,6 +27,7 @@ from app.modules.auth.organization.common import (
     target_organization_id,
 )
 from app.modules.auth.organization.models import Member
+from app.modules.auth.organization.roles import CREATOR_ROLE, ROLE_NAMES, role_allows
 from app.modules.auth.organization.serializers import member_json
 from app.modules.auth.organization.service import (
     clear_active_organization,

@@ -13,7 +13,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.access_control import CREATOR_ROLE, role_allows
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.extensions import db
@@ -32,6 +31,7 @@ from app.modules.auth.organization.common import (
 )
 from app.modules.auth.organization.invitation_routes import visible_invitations
 from app.modules.auth.organization.models import Invitation, Member, Organization
+from app.modules.auth.organization.roles import CREATOR_ROLE, role_allows
 from app.modules.auth.organization.serializers import invitation_json, member_json, organization_json, team_json
 from app.modules.auth.organization.service import (
     clear_active_organization,

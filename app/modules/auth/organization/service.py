@@ -14,10 +14,10 @@ from typing import Any
 from flask import g, has_app_context
 from sqlalchemy import select, update
 
-from app.access_control import role_allows
 from app.extensions import db
 from app.modules.auth.models import Session
 from app.modules.auth.organization.models import Member
+from app.modules.auth.organization.roles import role_allows
 from app.modules.auth.revocation import note
 from app.modules.auth.sessions import mark_stale
 

@@ -16,7 +16,6 @@ from typing import Any, TypeVar, cast
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from app.access_control import role_allows
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.extensions import db
@@ -26,6 +25,7 @@ from app.modules.auth.models import utcnow
 from app.modules.auth.organization import team_schemas as s
 from app.modules.auth.organization.common import TAGS, active_organization_id, find_organization, with_cookie
 from app.modules.auth.organization.models import Member, Team, TeamMember
+from app.modules.auth.organization.roles import role_allows
 from app.modules.auth.organization.serializers import team_json, team_member_json
 from app.modules.auth.organization.service import find_member
 from app.modules.auth.organization.team_service import (

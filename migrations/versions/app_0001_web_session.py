@@ -1,15 +1,16 @@
 """web pages: Flask's server-side session (Flask-Session's SQLAlchemy backend, used without Redis)
 
-Revision ID: 0014_web_session
-Revises: 0013_passwordless
+Revision ID: app_0001_web_session
+Revises:
+Formerly 0014_web_session of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0014_web_session'
-down_revision = '0013_passwordless'
-branch_labels = None
+revision = 'app_0001_web_session'
+down_revision = None
+branch_labels = ('app',)
 depends_on = None
 
 

@@ -1,14 +1,15 @@
 """audit entry ids (the spool's replay inserts each entry once)
 
-Revision ID: 0008_audit_spool
-Revises: 0007_oidc
+Revision ID: audit_0002_spool
+Revises: audit_0001_log
+Formerly 0008_audit_spool of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_audit_spool'
-down_revision = '0007_oidc'
+revision = 'audit_0002_spool'
+down_revision = 'audit_0001_log'
 branch_labels = None
 depends_on = None
 

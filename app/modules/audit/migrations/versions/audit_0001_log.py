@@ -1,18 +1,18 @@
 """audit log
 
-Revision ID: 0003_audit
-Revises: 0002_auth_core
-Create Date: 2026-11-22 19:00:00
+Revision ID: audit_0001_log
+Revises:
 
+Formerly 0003_audit of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003_audit'
-down_revision = '0002_auth_core'
-branch_labels = None
+revision = 'audit_0001_log'
+down_revision = None
+branch_labels = ('audit',)
 depends_on = None
 
 

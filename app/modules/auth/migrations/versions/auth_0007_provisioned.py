@@ -1,14 +1,15 @@
 """provisioned_membership: the memberships the identity provider made, reconciled at each sign-in
 
-Revision ID: 0012_provisioned_memberships
-Revises: 0011_counters
+Revision ID: auth_0007_provisioned
+Revises: auth_0006_counters
+Formerly 0012_provisioned_memberships of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012_provisioned_memberships'
-down_revision = '0011_counters'
+revision = 'auth_0007_provisioned'
+down_revision = 'auth_0006_counters'
 branch_labels = None
 depends_on = None
 

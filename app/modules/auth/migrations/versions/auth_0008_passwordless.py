@@ -1,14 +1,15 @@
 """passwordless: passkeys and email one-time codes
 
-Revision ID: 0013_passwordless
-Revises: 0012_provisioned_memberships
+Revision ID: auth_0008_passwordless
+Revises: auth_0007_provisioned
+Formerly 0013_passwordless of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013_passwordless'
-down_revision = '0012_provisioned_memberships'
+revision = 'auth_0008_passwordless'
+down_revision = 'auth_0007_provisioned'
 branch_labels = None
 depends_on = None
 

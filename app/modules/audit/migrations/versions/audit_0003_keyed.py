@@ -1,7 +1,7 @@
 """audit chain keyed with HMAC (key id per entry); on PostgreSQL the least-privilege role and audit_prune()
 
-Revision ID: 0009_audit_keyed
-Revises: 0008_audit_spool
+Revision ID: audit_0003_keyed
+Revises: audit_0002_spool
 
 On PostgreSQL this also
 - creates ``audit_prune(keep_from, cutoff, pruned)``, a SECURITY DEFINER function (owned by the role
@@ -12,6 +12,8 @@ On PostgreSQL this also
   LOGIN role that is a member of it (README, "Least privilege on PostgreSQL").
 Entries written before this revision keep ``key_id`` NULL and verify as legacy SHA-256 entries once
 ``MODULES__AUDIT__LEGACY_UNTIL`` is set to the last of them, which the upgrade prints.
+
+Formerly 0009_audit_keyed of the single chain (migrations/env.py adopts such databases).
 """
 import os
 import re
@@ -20,8 +22,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009_audit_keyed'
-down_revision = '0008_audit_spool'
+revision = 'audit_0003_keyed'
+down_revision = 'audit_0002_spool'
 branch_labels = None
 depends_on = None
 

@@ -1,26 +1,21 @@
-"""organizations: organization, member, invitation, and the example tenant table project
+"""organizations: organization, member, invitation
 
-Revision ID: 0005_organization
-Revises: 0004_two_factor
+Revision ID: auth_0003_organization
+Revises: auth_0002_two_factor
 
-On PostgreSQL, ``project`` gets a row-level-security policy on ``current_setting('app.tenant_id')``
-(FORCEd, so the table owner is held too). It is open while the setting is unset or empty, so it
-changes nothing until ``MODULES__TENANT__ROW_LEVEL_SECURITY=true`` makes the app set it per
-transaction (app/modules/tenant/rls.py).
+The example tenant table ``project`` and its row-level security, once here, are the example and
+tenant modules' own migrations now.
+
+Formerly 0005_organization of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_organization'
-down_revision = '0004_two_factor'
+revision = 'auth_0003_organization'
+down_revision = 'auth_0002_two_factor'
 branch_labels = None
 depends_on = None
-
-_TENANT_MATCH = (
-    "coalesce(current_setting('app.tenant_id', true), '') = '' "
-    "OR \"organizationId\" = current_setting('app.tenant_id', true)"
-)
 
 
 def upgrade():
@@ -66,33 +61,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_invitation_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_invitation_organizationId'), ['organizationId'], unique=False)
 
-    op.create_table('project',
-    sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('name', sa.String(length=255), nullable=False),
-    sa.Column('description', sa.Text(), nullable=True),
-    sa.Column('createdBy', sa.String(length=36), nullable=True),
-    sa.Column('createdAt', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updatedAt', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('organizationId', sa.String(length=36), nullable=True),
-    sa.ForeignKeyConstraint(['organizationId'], ['organization.id'], name=op.f('fk_project_organizationId_organization'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_project'))
-    )
-    with op.batch_alter_table('project', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_project_organizationId'), ['organizationId'], unique=False)
-
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute('ALTER TABLE project ENABLE ROW LEVEL SECURITY')
-        op.execute('ALTER TABLE project FORCE ROW LEVEL SECURITY')
-        op.execute(f'CREATE POLICY tenant_isolation ON project USING ({_TENANT_MATCH}) WITH CHECK ({_TENANT_MATCH})')
-
 
 def downgrade():
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute('DROP POLICY IF EXISTS tenant_isolation ON project')
-    with op.batch_alter_table('project', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_project_organizationId'))
-
-    op.drop_table('project')
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invitation_organizationId'))
         batch_op.drop_index(batch_op.f('ix_invitation_email'))

@@ -1,14 +1,15 @@
 """auth counters in the database (rate limits and lockout without Redis)
 
-Revision ID: 0011_counters
-Revises: 0010_revocation_epoch
+Revision ID: auth_0006_counters
+Revises: auth_0005_revocation
+Formerly 0011_counters of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011_counters'
-down_revision = '0010_revocation_epoch'
+revision = 'auth_0006_counters'
+down_revision = 'auth_0005_revocation'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,15 @@
 """two factor: the two_factor table
 
-Revision ID: 0004_two_factor
-Revises: 0003_audit
+Revision ID: auth_0002_two_factor
+Revises: auth_0001_core
+Formerly 0004_two_factor of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004_two_factor'
-down_revision = '0003_audit'
+revision = 'auth_0002_two_factor'
+down_revision = 'auth_0001_core'
 branch_labels = None
 depends_on = None
 

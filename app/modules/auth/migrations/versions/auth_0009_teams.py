@@ -1,14 +1,14 @@
 """organization teams: team, teamMember, session.activeTeamId (better-auth teams.enabled)
 
-Revision ID: 0015_teams
-Revises: 0014_web_session
+Revision ID: auth_0009_teams
+Revises: auth_0008_passwordless
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0015_teams'
-down_revision = '0014_web_session'
+revision = 'auth_0009_teams'
+down_revision = 'auth_0008_passwordless'
 branch_labels = None
 depends_on = None
 

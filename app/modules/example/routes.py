@@ -1,5 +1,8 @@
 """The example tenant resource, ``/api/v1/projects``: how a product route is written.
 
+Registered only with the example module on (``MODULES__EXAMPLE=true``), which needs the tenant
+module: without it every signed-in user would list every organization's projects.
+
 Guards in order: ``require_auth`` (401), ``require_tenant`` (400 without a tenant), then
 ``require_permission`` on the ``project`` statements of :mod:`app.access_control` (403). The
 queries carry no tenant filter of their own: :class:`~app.modules.tenant.TenantScoped` adds it, so
@@ -12,17 +15,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from flask import g
+from flask import Blueprint, g
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 from sqlalchemy import delete, select
 
-from app.api import bp
-from app.api.models import Project
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
 from app.extensions import db
 from app.modules import audit_logger, require_auth, require_permission, require_tenant
+from app.modules.example.models import Project
+
+bp = Blueprint("example", __name__, url_prefix="/api/v1")
 
 TAGS = ["Projects"]
 Name = Annotated[str, Field(min_length=1, max_length=255)]

@@ -1,15 +1,16 @@
 """auth core: user, session, account, verification (better-auth's core tables)
 
-Revision ID: 0002_auth_core
-Revises: 0001_base
+Revision ID: auth_0001_core
+Revises:
+Formerly 0002_auth_core of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002_auth_core'
-down_revision = '0001_base'
-branch_labels = None
+revision = 'auth_0001_core'
+down_revision = None
+branch_labels = ('auth',)
 depends_on = None
 
 

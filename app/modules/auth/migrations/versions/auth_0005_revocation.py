@@ -1,14 +1,15 @@
 """revocation sequence: the database is the truth for revocations, caches are checked against it
 
-Revision ID: 0010_revocation_epoch
-Revises: 0009_audit_keyed
+Revision ID: auth_0005_revocation
+Revises: auth_0004_api_key_jwks
+Formerly 0010_revocation_epoch of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010_revocation_epoch'
-down_revision = '0009_audit_keyed'
+revision = 'auth_0005_revocation'
+down_revision = 'auth_0004_api_key_jwks'
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,6 @@
-"""The example resource's table: projects, one set per tenant (organization)."""
+"""The example module's table: projects, one set per tenant (organization).
+
+Migration ``example_0001_project`` (this folder), behind the tenant module's row-level security."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-# The organization table is the tenant column's foreign-key target: it must be in the metadata
-# even in an application that runs without the auth module.
+# The organization table is the tenant column's foreign-key target: it must be in the metadata.
 import app.modules.auth.organization.models  # noqa: F401
 from app.extensions import db
 from app.modules.auth.models import UTCDateTime, utcnow

@@ -1,14 +1,15 @@
 """api keys and the JWKS
 
-Revision ID: 0006_api_key_jwks
-Revises: 0005_organization
+Revision ID: auth_0004_api_key_jwks
+Revises: auth_0003_organization
+Formerly 0006_api_key_jwks of the single chain (migrations/env.py adopts such databases).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0006_api_key_jwks'
-down_revision = '0005_organization'
+revision = 'auth_0004_api_key_jwks'
+down_revision = 'auth_0003_organization'
 branch_labels = None
 depends_on = None
 
