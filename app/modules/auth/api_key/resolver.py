@@ -8,8 +8,9 @@ key sets ``g.auth_error`` with better-auth's code (401 ``INVALID_API_KEY``, ``KE
 
 Keys without a quota or a per-key rate limit are kept in each process's memory after their first
 use, checked against the revocation sequence (an update or deletion of the key, any change of its
-owner ends the copy in every process): such a request reads and writes nothing. Keys with a quota
-or a rate limit are counted on every request, exactly (:mod:`.usage`).
+owner ends the copy in every process): such a request reads nothing and writes nothing but the
+``lastRequest`` time better-auth stamps, which goes to the database in batches (:mod:`.journal`).
+Keys with a quota or a rate limit are counted on every request, exactly (:mod:`.usage`).
 
 Least privilege (OWASP ASVS V4.1.3, OWASP API Security Top 10 API5 "Broken Function Level
 Authorization"):
@@ -26,13 +27,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, request
 
 from app.core.errors import ApiError
 from app.extensions import db
+from app.modules.auth.api_key import journal
 from app.modules.auth.api_key.errors import api_key_error
 from app.modules.auth.api_key.keys import hash_key, key_json, load_json
 from app.modules.auth.api_key.models import ApiKey
@@ -61,6 +63,7 @@ class _Copy:
     subjects: tuple[str, ...]  # revocation subjects that end the copy
     epoch: int
     filled_at: float
+    journaled: bool  # the rate limit is off: better-auth stamps lastRequest on each request
 
 
 def _presented_key() -> str | None:
@@ -150,8 +153,11 @@ def _from_memory(key: str) -> bool:
             or state.undelivered() or not state.subject_valid(copy.epoch, *copy.subjects)):
         memory.pop(digest, None)
         return False
+    now_dt = utcnow()
+    if copy.journaled:
+        journal.record(copy.key["id"], now_dt)
     g.user = AuthUser(copy.user)
-    g.session = _session_body(copy, key)
+    g.session = _session_body(copy, key, now_dt)
     if copy.organization_id is not None:
         g.organization_id = copy.organization_id
         g.api_key_organization_id = copy.organization_id
@@ -161,13 +167,13 @@ def _from_memory(key: str) -> bool:
     return True
 
 
-def _session_body(copy: _Copy, key: str) -> dict[str, Any]:
-    now = utcnow()
-    expires = (datetime.fromtimestamp(copy.expires_at, UTC) if copy.expires_at is not None
-               else now + timedelta(seconds=current_app.config["SETTINGS"].auth.session.expires_in))
+def _session_body(copy: _Copy, key: str, now: datetime) -> dict[str, Any]:
+    stamp = iso(now)
+    expires = (copy.key["expiresAt"] if copy.expires_at is not None
+               else iso(now + timedelta(seconds=current_app.config["SETTINGS"].auth.session.expires_in)))
     session: dict[str, Any] = {
-        "id": copy.key["id"], "token": key, "userId": copy.user["id"], "expiresAt": iso(expires),
-        "createdAt": iso(now), "updatedAt": iso(now), "ipAddress": g.get("client_ip") or None,
+        "id": copy.key["id"], "token": key, "userId": copy.user["id"], "expiresAt": expires,
+        "createdAt": stamp, "updatedAt": stamp, "ipAddress": g.get("client_ip") or None,
         "userAgent": request.headers.get("User-Agent"),
     }
     if copy.organization_id is not None:
@@ -193,6 +199,7 @@ def _remember(key: str, row: ApiKey, epoch: int) -> None:
         key=dict(g.api_key), user=dict(g.user.json), organization_id=organization_id,
         expires_at=row.expires_at.timestamp() if row.expires_at is not None else None,
         subjects=("k:" + row.id, "u:" + row.reference_id), epoch=epoch, filled_at=time.time(),
+        journaled=not (settings.rate_limit_enabled and row.rate_limit_enabled),
     )
 
 
