@@ -64,7 +64,7 @@ def _warm_key(make_app: Any) -> tuple[Flask, Flask, Any, dict[str, Any], dict[st
 
 @pytest.mark.parametrize("change", ["delete", "disable"])
 def test_a_key_changed_in_one_worker_is_refused_by_the_other_at_once(make_app: Any, change: str) -> None:
-    one, two, client, _, created = _warm_key(make_app)
+    _, two, client, _, created = _warm_key(make_app)
     if change == "delete":
         assert post(client, "/api-key/delete", {"keyId": created["id"]}).status_code == 200
         expected = "INVALID_API_KEY"
@@ -176,3 +176,37 @@ def test_get_session_hands_a_session_the_same_jwt_until_its_data_changes(make_ap
     renewed = client.get(f"{API}/get-session").headers["set-auth-jwt"]
     assert renewed != first
     assert _me(app, bearer(renewed)).json["user"]["name"] == "renamed"
+
+
+def _rate_limited_key(app: Flask, user_id: str, maximum: int) -> tuple[str, str]:
+    from app.modules.auth.api_key import KeyFields, create_api_key
+
+    with app.app_context():
+        row, plaintext = create_api_key(user_id, KeyFields(rate_limit_max=maximum, rate_limit_time_window=60_000))
+        return row.id, plaintext
+
+
+@pytest.mark.redis
+def test_a_rate_limited_key_is_served_from_memory_and_counted_exactly_in_redis(make_app: Any, redis_url: str) -> None:
+    one, two = make_app(REDIS_URL=redis_url), make_app(REDIS_URL=redis_url)
+    _, user = signed_in_client(one)
+    _, key = _rate_limited_key(one, user["id"], 4)
+    codes = [_me(app, key_headers(key)).status_code for app in (one, two, one, two, one, two)]
+    assert codes == [200, 200, 200, 200, 429, 429]  # one window for both workers
+    assert _in_memory(one, key) and _in_memory(two, key)
+    refused = _me(two, key_headers(key))
+    assert (refused.status_code, refused.json["code"]) == (429, "RATE_LIMITED")
+
+
+def test_a_rate_limited_key_is_counted_in_the_database_while_redis_is_down(make_app: Any) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    one = make_app(REDIS_URL=f"redis://127.0.0.1:{port}/0")  # nothing listens there
+    two = make_app(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    _, user = signed_in_client(one)
+    _, key = _rate_limited_key(one, user["id"], 3)
+    codes = [_me(app, key_headers(key)).status_code for app in (one, two, one, two, one)]
+    assert codes == [200, 200, 200, 429, 429]

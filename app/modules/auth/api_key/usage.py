@@ -81,18 +81,26 @@ def _rate_limited(try_again_in: float) -> ApiError:
 # -- rate limit ---------------------------------------------------------------------------------
 
 
-def _rate_limit_redis(redis: Any, row: ApiKey) -> None:
+def count_in_redis(redis: Any, key_id: str, window: int, maximum: int, seed_count: int, seed_last_ms: int) -> None:
+    """Count one request in the key's Redis window (one Lua call), or raise 429 ``RATE_LIMITED``.
+    The seeds (the row's counters) start a window Redis does not hold."""
     script = current_app.extensions.get("auth.api_key.rl_script")
     if script is None:
         script = redis.register_script(_RATE_LIMIT_LUA)
         current_app.extensions["auth.api_key.rl_script"] = script
-    seed_last = int(row.last_request.timestamp() * 1000) if row.last_request else 0
-    allowed, try_again_in = script(
-        keys=[REDIS_PREFIX + row.id],
-        args=[int(row.rate_limit_time_window or 0), int(row.rate_limit_max or 0), row.request_count or 0, seed_last],
-    )
+    allowed, try_again_in = script(keys=[REDIS_PREFIX + key_id], args=[window, maximum, seed_count, seed_last_ms])
     if not int(allowed):
         raise _rate_limited(float(try_again_in))
+
+
+def seeds(row: ApiKey) -> tuple[int, int, int, int]:
+    """(window ms, max, count, last request ms) of the row, as :func:`count_in_redis` takes them."""
+    last = int(row.last_request.timestamp() * 1000) if row.last_request else 0
+    return int(row.rate_limit_time_window or 0), int(row.rate_limit_max or 0), row.request_count or 0, last
+
+
+def _rate_limit_redis(redis: Any, row: ApiKey) -> None:
+    count_in_redis(redis, row.id, *seeds(row))
 
 
 def _rate_limit_sql(row: ApiKey, now: datetime) -> None:
