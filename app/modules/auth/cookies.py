@@ -25,6 +25,7 @@ SESSION_DATA = "session_data"
 DONT_REMEMBER = "dont_remember"
 AUTH_TOKEN_HEADER = "set-auth-token"  # noqa: S105 - a header name
 _VERIFIED = "auth.cookies.verified"
+_NAMES = "auth.cookies.names"
 #: How many verified signed values a process remembers (the oldest goes first).
 VERIFIED_CACHE_SIZE = 10_000
 _LONGEST_REMEMBERED = 1024
@@ -50,8 +51,17 @@ def secure_cookies() -> bool:
 
 
 def cookie_name(short: str) -> str:
-    name = f"{_settings().auth.cookie_prefix}.{short}"
-    return f"__Secure-{name}" if secure_cookies() else name
+    settings = _settings()
+    names: tuple[Settings, dict[str, str]] | None = current_app.extensions.get(_NAMES)
+    if names is None or names[0] is not settings:  # computed once per settings object
+        names = (settings, {})
+        current_app.extensions[_NAMES] = names
+    name = names[1].get(short)
+    if name is None:
+        name = f"{settings.auth.cookie_prefix}.{short}"
+        name = f"__Secure-{name}" if secure_cookies() else name
+        names[1][short] = name
+    return name
 
 
 def same_site() -> str:
