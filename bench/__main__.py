@@ -14,12 +14,13 @@ import os
 import secrets
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from bench import audit_spool, hashcost, report, services, wrk
-from bench.server import ROOT, gunicorn, rss_mb, worker_pids
-from bench.workload import PROFILES, Context, Workload, send
+from bench.server import ROOT, cpu_seconds, gunicorn, rss_mb, worker_pids
+from bench.workload import PROFILES, Context, Request, Workload, send
 from bench.workloads import all_workloads
 
 RESULTS = ROOT / "bench" / "results"
@@ -28,7 +29,10 @@ RESULTS = ROOT / "bench" / "results"
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     env = os.environ.get
-    parser.add_argument("--duration", type=int, default=int(env("BENCH_DURATION", "10")), help="seconds per workload")
+    parser.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "3")),
+                        help="bare/workload alternations per workload")
+    parser.add_argument("--round-seconds", type=int, default=int(env("BENCH_ROUND_SECONDS", "3")),
+                        help="seconds of each wrk run")
     parser.add_argument("--warmup", type=int, default=int(env("BENCH_WARMUP", "2")), help="seconds of unmeasured load")
     parser.add_argument("--connections", type=int, default=int(env("BENCH_CONNECTIONS", "32")))
     parser.add_argument("--profiles", default=env("BENCH_PROFILES", ",".join(PROFILES)))
@@ -59,34 +63,69 @@ def _app_env() -> dict[str, str]:
     }
 
 
+def _round(base_url: str, request: Request, args: argparse.Namespace, workers: list[int]) -> wrk.Measurement:
+    """One wrk run of ``args.round_seconds``, with the CPU its workers spent per request."""
+    before = cpu_seconds(workers)
+    result = wrk.run(base_url, request, duration=args.round_seconds, connections=args.connections)
+    spent = cpu_seconds(workers) - before
+    return replace(result, cpu_us=spent * 1e6 / result.requests if result.requests else 0.0)
+
+
 def _measure_profile(profile: str, env: dict[str, str], workloads: list[Workload], args: argparse.Namespace,
                      cost: hashcost.HashCost, verdicts: list[report.Verdict]) -> dict[str, Any]:
+    """Each workload side by side with the bare route: ``args.rounds`` alternations of a bare round
+    and a workload round, so both see the same machine (on a shared host the load moves by more
+    than the differences measured). A workload's ratio is to the bare rounds next to it."""
     rows: dict[str, Any] = {}
     with gunicorn(env, RESULTS / f"gunicorn-{profile}.log") as (base_url, master):
+        workers = worker_pids(master)
         context = Context(base_url, profile)
-        measured: dict[str, wrk.Measurement] = {}
+        bare_workload = next(w for w in workloads if w.name == "bare")
+        bare_request = bare_workload.prepare(context)
+        bare_workload.check(send(context, bare_request), context)
+        seconds = float(args.rounds * args.round_seconds)
+        all_bare: list[wrk.Measurement] = []
         for workload in workloads:
+            if workload is bare_workload:
+                continue
             request = workload.prepare(context)
             workload.check(send(context, request), context)
             if args.warmup:
                 wrk.run(base_url, request, duration=args.warmup, connections=args.connections)
-            result = wrk.run(base_url, request, duration=args.duration, connections=args.connections)
-            if result.errors:
-                raise SystemExit(f"{profile}/{workload.name}: {result.errors} error answers under load")
-            measured[workload.name] = result
-            print(f"  {profile}/{workload.name}: {result.requests_per_second:.1f} req/s", file=sys.stderr)
+            bare_rounds: list[wrk.Measurement] = []
+            rounds: list[wrk.Measurement] = []
+            for _ in range(args.rounds):
+                bare_rounds.append(_round(base_url, bare_request, args, workers))
+                rounds.append(_round(base_url, request, args, workers))
+            result, bare = wrk.combine(rounds, seconds), wrk.combine(bare_rounds, seconds)
+            if result.errors or bare.errors:
+                raise SystemExit(f"{profile}/{workload.name}: {result.errors + bare.errors} error answers under load")
+            all_bare += bare_rounds
+            rows[workload.name] = _row(workload, result, bare)
+            print(f"  {profile}/{workload.name}: {result.requests_per_second:.1f} req/s, bare next to it "
+                  f"{bare.requests_per_second:.1f} ({rows[workload.name]['ratio_to_bare']:.2f}x; "
+                  f"CPU {result.cpu_us:.0f} / {bare.cpu_us:.0f} us per request)", file=sys.stderr)
+            for verdict in (report.ratio_verdict(profile, workload, result, bare),
+                            report.hash_verdict(profile, workload, result, cost)):
+                if verdict is not None:
+                    verdicts.append(verdict)
+        overall = wrk.combine(all_bare, seconds * len(all_bare) / args.rounds) if all_bare else None
+        if overall is not None:
+            rows = {"bare": _row(bare_workload, overall, overall), **rows}
         rss = {pid: rss_mb(pid) for pid in worker_pids(master)}
-    bare = measured["bare"].requests_per_second
-    for workload in workloads:
-        result = measured[workload.name]
-        rows[workload.name] = {**result.as_dict(), "ratio_to_bare": result.requests_per_second / bare,
-                               "describe": workload.describe}
-        for verdict in (report.ratio_verdict(profile, workload, result, bare),
-                        report.hash_verdict(profile, workload, result, cost)):
-            if verdict is not None:
-                verdicts.append(verdict)
     verdicts.append(report.rss_verdict(profile, rss))
     return {"workloads": rows, "worker_rss_mb": {str(pid): mb for pid, mb in rss.items()}}
+
+
+def _row(workload: Workload, result: wrk.Measurement, bare: wrk.Measurement) -> dict[str, Any]:
+    return {
+        **result.as_dict(),
+        "bare_requests_per_second": bare.requests_per_second,
+        "ratio_to_bare": result.requests_per_second / bare.requests_per_second,
+        # What the ratio would be if the workers' CPU were the only limit (moves less with the load).
+        "cpu_ratio_to_bare": bare.cpu_us / result.cpu_us if result.cpu_us else 0.0,
+        "describe": workload.describe,
+    }
 
 
 def main() -> int:
@@ -120,10 +159,12 @@ def main() -> int:
         "seconds": round(time.monotonic() - began, 1),
         "host": {"cpus": cost.cpus, "python": sys.version.split()[0]},
         "server": {"workers": int(env.get("WEB_CONCURRENCY", "2")), "threads": int(env.get("GUNICORN_THREADS", "4"))},
-        "load": {"tool": "wrk", "connections": args.connections, "duration": args.duration, "warmup": args.warmup},
+        "load": {"tool": "wrk", "connections": args.connections, "rounds": args.rounds,
+                 "round_seconds": args.round_seconds, "warmup": args.warmup},
         "argon2": cost.as_dict(),
         "audit_log_async": audit.as_dict(),
         "profiles": runs,
+        "min_ratios": {w.name: w.min_ratio for w in workloads if w.min_ratio},
         "targets": [v.as_dict() for v in verdicts],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

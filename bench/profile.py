@@ -43,17 +43,45 @@ def _workloads(app: Flask) -> dict[str, dict[str, str]]:
     response = client.post("/api/v1/auth/sign-up/email", json={"email": email, "password": "profile password 1",
                                                                "name": "p"}, headers=origin)
     assert response.status_code == 200, response.json
-    token = response.json["token"]
+    body: Any = response.json
+    token = body["token"]
     cookie = response.headers["Set-Cookie"].split(";", 1)[0]
-    key = client.post("/api/v1/auth/api-key/create", json={"name": "profile"}, headers=origin).json["key"]
-    jwt = client.get("/api/v1/auth/token").json["token"]
+    created: Any = client.post("/api/v1/auth/api-key/create", json={"name": "profile"}, headers=origin).json
+    issued: Any = client.get("/api/v1/auth/token").json
+    key, jwt = created["key"], issued["token"]
     return {
         "bare": {},
         "me-cookie": {"Cookie": cookie},
         "me-bearer": {"Authorization": f"Bearer {token}"},
         "me-jwt": {"Authorization": f"Bearer {jwt}"},
         "me-api-key": {"x-api-key": key},
+        "get-session": {"Cookie": cookie},
     }
+
+
+#: Where each workload goes (the others: ``/api/v1/me``).
+_PATHS = {"bare": "/bench/bare", "get-session": "/api/v1/auth/get-session"}
+
+
+def _plain_timings(client: Any, chosen: dict[str, dict[str, str]], requests: int) -> None:
+    """µs per request without the profiler, the workloads interleaved in rounds of 100 so each sees
+    the same machine: wall time, and this thread's CPU time (which a loaded machine inflates much
+    less). The ratios are what the bench's would be if one thread were the limit."""
+    wall = dict.fromkeys(chosen, 0.0)
+    cpu = dict.fromkeys(chosen, 0.0)
+    rounds = max(1, requests // 100)
+    for _ in range(rounds):
+        for name, headers in chosen.items():
+            path = _PATHS.get(name, "/api/v1/me")
+            began, began_cpu = time.perf_counter(), time.thread_time()
+            for _ in range(100):
+                client.get(path, headers=headers)
+            wall[name] += time.perf_counter() - began
+            cpu[name] += time.thread_time() - began_cpu
+    print("=== without the profiler, interleaved: us per request (bare / workload), wall and CPU ===")
+    for name in chosen:
+        print(f"  {name:12} wall {wall[name] / (rounds * 100) * 1e6:6.0f} us {wall['bare'] / wall[name]:5.2f}x"
+              f"   CPU {cpu[name] / (rounds * 100) * 1e6:6.0f} us {cpu['bare'] / cpu[name]:5.2f}x")
 
 
 def main() -> None:
@@ -65,15 +93,15 @@ def main() -> None:
     app = _app()
     workloads = _workloads(app)
     only = {n for n in args.only.split(",") if n}
-    from bench.workload import BARE_PATH
 
-    for name, headers in workloads.items():
-        if only and name not in only and name != "bare":
-            continue
-        path = BARE_PATH if name == "bare" else "/api/v1/me"
-        client = app.test_client(use_cookies=False)  # the workload's own Cookie header, nothing else
+    chosen = {name: headers for name, headers in workloads.items() if not only or name in only or name == "bare"}
+    client = app.test_client(use_cookies=False)  # the workload's own Cookie header, nothing else
+    for name, headers in chosen.items():
         for _ in range(50):  # warm caches and statement caches
-            assert client.get(path, headers=headers).status_code == 200
+            assert client.get(_PATHS.get(name, "/api/v1/me"), headers=headers).status_code == 200
+    _plain_timings(client, chosen, args.requests)
+    for name, headers in chosen.items():
+        path = _PATHS.get(name, "/api/v1/me")
         profiler = cProfile.Profile()
         began = time.perf_counter()
         profiler.enable()

@@ -24,13 +24,16 @@ class Verdict:
         return {"target": self.target, "passed": self.passed, "detail": self.detail}
 
 
-def ratio_verdict(profile: str, workload: Workload, measured: Measurement, bare_rps: float) -> Verdict | None:
+def ratio_verdict(profile: str, workload: Workload, measured: Measurement, bare: Measurement) -> Verdict | None:
+    """Judged on req/s against the bare rounds run next to the workload's; the CPU ratio is given too."""
     minimum = workload.min_ratio.get(profile)
     if minimum is None:
         return None
-    ratio = measured.requests_per_second / bare_rps
+    ratio = measured.requests_per_second / bare.requests_per_second
+    cpu = f"; CPU {measured.cpu_us:.0f} / {bare.cpu_us:.0f} µs per request = {bare.cpu_us / measured.cpu_us:.2f}x" \
+        if measured.cpu_us else ""
     return Verdict(f"{profile}/{workload.name} >= {minimum:.2f}x bare", ratio >= minimum,
-                   f"{measured.requests_per_second:.0f} / {bare_rps:.0f} req/s = {ratio:.2f}x")
+                   f"{measured.requests_per_second:.0f} / {bare.requests_per_second:.0f} req/s = {ratio:.2f}x{cpu}")
 
 
 def hash_verdict(profile: str, workload: Workload, measured: Measurement, cost: HashCost) -> Verdict | None:
@@ -67,19 +70,25 @@ def markdown(result: dict[str, Any]) -> str:
         f"## Benchmark {result['started']}",
         "",
         f"{result['host']['cpus']} CPUs, {result['server']['workers']} gunicorn workers x "
-        f"{result['server']['threads']} threads, wrk -c {result['load']['connections']} "
-        f"-d {result['load']['duration']}s; argon2id t={result['argon2']['time_cost']} "
+        f"{result['server']['threads']} threads, wrk -c {result['load']['connections']}, each workload "
+        f"{result['load']['rounds']} rounds of {result['load']['round_seconds']} s alternating with as many "
+        f"rounds of bare; argon2id t={result['argon2']['time_cost']} "
         f"m={result['argon2']['memory_kib']} KiB p={result['argon2']['parallelism']}: one verify "
         f"{result['argon2']['verify_ms']:.1f} ms, ceiling {result['argon2']['ceiling_per_second']:.1f}/s",
         "",
-        "| profile | workload | req/s | p50 ms | p99 ms | x bare | errors |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| profile | workload | req/s | bare req/s next to it | x bare | target | CPU µs/req | x bare (CPU) "
+        "| p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    targets = result.get("min_ratios", {})
     for profile, run in result["profiles"].items():
         for name, row in run["workloads"].items():
+            target = targets.get(name, {}).get(profile)
             lines.append(
-                f"| {profile} | {name} | {row['requests_per_second']:.1f} | {row['p50_ms']:.2f} | "
-                f"{row['p99_ms']:.2f} | {row['ratio_to_bare']:.2f} | {row['errors']} |"
+                f"| {profile} | {name} | {row['requests_per_second']:.1f} | "
+                f"{row.get('bare_requests_per_second', 0):.1f} | {row['ratio_to_bare']:.2f} | "
+                f"{f'>= {target:.2f}' if target is not None else ''} | {row.get('cpu_us', 0):.0f} | "
+                f"{row.get('cpu_ratio_to_bare', 0):.2f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['errors']} |"
             )
     lines += ["", "| profile | worker RSS after the run (MB) |", "|---|---|"]
     for profile, run in result["profiles"].items():

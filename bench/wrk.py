@@ -30,9 +30,21 @@ class Measurement:
     p99_ms: float
     requests: int
     errors: int  # non-2xx/3xx answers plus socket errors
+    #: CPU time (user + system) the server's workers spent per request, µs (0: not measured)
+    cpu_us: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def combine(rounds: list[Measurement], seconds: float) -> Measurement:
+    """Rounds of one workload as one figure: requests over the whole measured time, the median
+    round's p50, the worst round's p99, CPU per request over every request."""
+    requests = sum(r.requests for r in rounds)
+    cpu = sum(r.cpu_us * r.requests for r in rounds)
+    p50 = sorted(r.p50_ms for r in rounds)[len(rounds) // 2]
+    return Measurement(requests / seconds, p50, max(r.p99_ms for r in rounds), requests,
+                       sum(r.errors for r in rounds), cpu / requests if requests else 0.0)
 
 
 def require_wrk() -> str:

@@ -71,9 +71,10 @@ class AuthModule(AppModule):
         start_listener(app)  # PostgreSQL: revocations reach this process by LISTEN/NOTIFY
 
     def on_close(self, app: Flask) -> bool:
+        from app.modules.auth.api_key.journal import close_journal
         from app.modules.auth.revocation import stop_listener
 
-        listening = stop_listener(app)
+        listening = stop_listener(app) | close_journal(app)  # both run: | does not short-circuit
         executor: ThreadPoolExecutor | None = app.extensions.get("auth.mail_executor")
         if executor is None:
             return listening

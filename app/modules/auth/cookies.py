@@ -4,6 +4,12 @@
 JavaScript's ``encodeURIComponent`` does, ``HttpOnly; SameSite=Lax; Path=/``, plus ``Secure`` and the
 ``__Secure-`` prefix over HTTPS (RFC 6265bis §4.1.3.1). A response that sets a session also sends
 ``set-auth-token`` for bearer clients (better-auth's bearer plugin).
+
+A signature this process verified once is remembered (the signed string -> its value, bounded, per
+secret): the same bytes under the same secret always verify the same way, so the HMAC is computed
+once per token and process. Only what verified is remembered, and remembering it grants nothing:
+whether the session behind the token still lives is decided afresh on every request
+(:mod:`app.modules.auth.sessions`, checked against the revocation sequence).
 """
 
 from __future__ import annotations
@@ -18,6 +24,11 @@ SESSION_TOKEN = "session_token"  # noqa: S105 - a cookie name
 SESSION_DATA = "session_data"
 DONT_REMEMBER = "dont_remember"
 AUTH_TOKEN_HEADER = "set-auth-token"  # noqa: S105 - a header name
+_VERIFIED = "auth.cookies.verified"
+_NAMES = "auth.cookies.names"
+#: How many verified signed values a process remembers (the oldest goes first).
+VERIFIED_CACHE_SIZE = 10_000
+_LONGEST_REMEMBERED = 1024
 
 
 def _settings() -> Settings:
@@ -40,8 +51,17 @@ def secure_cookies() -> bool:
 
 
 def cookie_name(short: str) -> str:
-    name = f"{_settings().auth.cookie_prefix}.{short}"
-    return f"__Secure-{name}" if secure_cookies() else name
+    settings = _settings()
+    names: tuple[Settings, dict[str, str]] | None = current_app.extensions.get(_NAMES)
+    if names is None or names[0] is not settings:  # computed once per settings object
+        names = (settings, {})
+        current_app.extensions[_NAMES] = names
+    name = names[1].get(short)
+    if name is None:
+        name = f"{settings.auth.cookie_prefix}.{short}"
+        name = f"__Secure-{name}" if secure_cookies() else name
+        names[1][short] = name
+    return name
 
 
 def same_site() -> str:
@@ -97,11 +117,33 @@ def clear_session_cookies(response: Response) -> None:
         delete_cookie(response, short)
 
 
+def _unsign(raw: str) -> str | None:
+    """``unsign_value(cookie_decode(raw))``, from this process's memory when it verified ``raw``."""
+    secret = _secret()
+    held: tuple[str, dict[str, str]] | None = current_app.extensions.get(_VERIFIED)
+    if held is None or held[0] != secret:
+        held = (secret, {})
+        current_app.extensions[_VERIFIED] = held
+    verified = held[1]
+    value = verified.get(raw)
+    if value is not None:
+        return value
+    value = unsign_value(cookie_decode(raw), secret)
+    if value is not None and len(raw) <= _LONGEST_REMEMBERED:
+        if len(verified) >= VERIFIED_CACHE_SIZE:
+            try:
+                verified.pop(next(iter(verified)), None)
+            except (StopIteration, RuntimeError):  # another thread changed it meanwhile
+                pass
+        verified[raw] = value
+    return value
+
+
 def read_signed_cookie(request: Request, short: str) -> str | None:
     raw = request.cookies.get(cookie_name(short))
     if not raw:
         return None
-    return unsign_value(cookie_decode(raw), _secret())
+    return _unsign(raw)
 
 
 def token_from_request(request: Request) -> tuple[str | None, str | None]:
@@ -115,9 +157,10 @@ def token_from_request(request: Request) -> tuple[str | None, str | None]:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
-        value = cookie_decode(value.strip())
+        raw = value.strip()
+        value = cookie_decode(raw)
         if "." in value:
-            return unsign_value(value, _secret()), "bearer"
+            return _unsign(raw), "bearer"
         return value, "bearer"
     token = read_signed_cookie(request, SESSION_TOKEN)
     if token:

@@ -6,10 +6,14 @@ Registered in ``app.extensions["auth.credential_resolvers"]``: a valid user-owne
 key sets ``g.auth_error`` with better-auth's code (401 ``INVALID_API_KEY``, ``KEY_DISABLED``,
 ``KEY_EXPIRED``, 429 ``USAGE_EXCEEDED``, ``RATE_LIMITED``...).
 
-Keys without a quota or a per-key rate limit are kept in each process's memory after their first
-use, checked against the revocation sequence (an update or deletion of the key, any change of its
-owner ends the copy in every process): such a request reads and writes nothing. Keys with a quota
-or a rate limit are counted on every request, exactly (:mod:`.usage`).
+Keys without a quota are kept in each process's memory after their first use, checked against the
+revocation sequence (an update or deletion of the key, any change of its owner ends the copy in
+every process): such a request reads nothing from the database and writes nothing to it. A key
+with a per-key rate limit is still counted at each request, in its Redis window (one Lua call,
+exact and shared by every process; without Redis, or while Redis fails, the request takes the
+database path, counted in the row). A key without one gets the ``lastRequest`` time better-auth
+stamps written in batches (:mod:`.journal`). Keys with a quota (``remaining``) are read and counted
+in the database on every request, exactly (:mod:`.usage`).
 
 Least privilege (OWASP ASVS V4.1.3, OWASP API Security Top 10 API5 "Broken Function Level
 Authorization"):
@@ -26,13 +30,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, request
 
 from app.core.errors import ApiError
+from app.core.outage import warn_every
 from app.extensions import db
+from app.modules.auth.api_key import journal, usage
 from app.modules.auth.api_key.errors import api_key_error
 from app.modules.auth.api_key.keys import hash_key, key_json, load_json
 from app.modules.auth.api_key.models import ApiKey
@@ -61,6 +67,9 @@ class _Copy:
     subjects: tuple[str, ...]  # revocation subjects that end the copy
     epoch: int
     filled_at: float
+    journaled: bool  # the rate limit is off: better-auth stamps lastRequest on each request
+    #: A per-key rate limit counted in Redis: (window ms, max, seed count, seed last ms)
+    rate_limit: tuple[int, int, int, int] | None = None
 
 
 def _presented_key() -> str | None:
@@ -135,8 +144,8 @@ def _identify(row: ApiKey, key: str) -> None:
 
 def _from_memory(key: str) -> bool:
     """Identify from this process's copy of the key, when it has one that may still answer: no
-    database read and no write (keys with a quota or a per-key rate limit are never copied: each
-    of their requests is counted where the count is exact)."""
+    database read and no write (keys with a quota are never copied). A key with a rate limit is
+    counted in Redis first (raises 429 ``RATE_LIMITED``); False when Redis cannot count it."""
     memory: dict[str, _Copy] | None = current_app.extensions.get(_MEMORY)
     if not memory:
         return False
@@ -150,8 +159,22 @@ def _from_memory(key: str) -> bool:
             or state.undelivered() or not state.subject_valid(copy.epoch, *copy.subjects)):
         memory.pop(digest, None)
         return False
+    if copy.rate_limit is not None:
+        redis = current_app.extensions.get("redis")
+        if redis is None:
+            return False
+        try:
+            usage.count_in_redis(redis, copy.key["id"], *copy.rate_limit)
+        except ApiError:
+            raise
+        except Exception as error:  # noqa: BLE001 - Redis failing: the database path counts in the row
+            warn_every("api-key-rate-limit", 60.0, "api-key rate limit falls back to the database: %s", error)
+            return False
+    now_dt = utcnow()
+    if copy.journaled:
+        journal.record(copy.key["id"], now_dt)
     g.user = AuthUser(copy.user)
-    g.session = _session_body(copy, key)
+    g.session = _session_body(copy, key, now_dt)
     if copy.organization_id is not None:
         g.organization_id = copy.organization_id
         g.api_key_organization_id = copy.organization_id
@@ -161,13 +184,13 @@ def _from_memory(key: str) -> bool:
     return True
 
 
-def _session_body(copy: _Copy, key: str) -> dict[str, Any]:
-    now = utcnow()
-    expires = (datetime.fromtimestamp(copy.expires_at, UTC) if copy.expires_at is not None
-               else now + timedelta(seconds=current_app.config["SETTINGS"].auth.session.expires_in))
+def _session_body(copy: _Copy, key: str, now: datetime) -> dict[str, Any]:
+    stamp = iso(now)
+    expires = (copy.key["expiresAt"] if copy.expires_at is not None
+               else iso(now + timedelta(seconds=current_app.config["SETTINGS"].auth.session.expires_in)))
     session: dict[str, Any] = {
-        "id": copy.key["id"], "token": key, "userId": copy.user["id"], "expiresAt": iso(expires),
-        "createdAt": iso(now), "updatedAt": iso(now), "ipAddress": g.get("client_ip") or None,
+        "id": copy.key["id"], "token": key, "userId": copy.user["id"], "expiresAt": expires,
+        "createdAt": stamp, "updatedAt": stamp, "ipAddress": g.get("client_ip") or None,
         "userAgent": request.headers.get("User-Agent"),
     }
     if copy.organization_id is not None:
@@ -177,11 +200,12 @@ def _session_body(copy: _Copy, key: str) -> dict[str, Any]:
 
 def _remember(key: str, row: ApiKey, epoch: int) -> None:
     settings = api_key_settings()
-    counted = row.remaining is not None or (
-        settings.rate_limit_enabled and row.rate_limit_enabled and row.rate_limit_time_window and row.rate_limit_max
-    )
-    if counted or epoch < 0 or g.get("user") is None:
+    rate_limited = bool(settings.rate_limit_enabled and row.rate_limit_enabled and row.rate_limit_time_window
+                        and row.rate_limit_max)
+    if row.remaining is not None or epoch < 0 or g.get("user") is None:
         return
+    if rate_limited and current_app.extensions.get("redis") is None:
+        return  # counted in the row: each request reads it
     memory: dict[str, _Copy] = current_app.extensions.setdefault(_MEMORY, {})
     if len(memory) >= MEMORY_SIZE:
         try:
@@ -193,6 +217,8 @@ def _remember(key: str, row: ApiKey, epoch: int) -> None:
         key=dict(g.api_key), user=dict(g.user.json), organization_id=organization_id,
         expires_at=row.expires_at.timestamp() if row.expires_at is not None else None,
         subjects=("k:" + row.id, "u:" + row.reference_id), epoch=epoch, filled_at=time.time(),
+        journaled=not (settings.rate_limit_enabled and row.rate_limit_enabled),
+        rate_limit=usage.seeds(row) if rate_limited else None,
     )
 
 
@@ -204,9 +230,9 @@ def resolve_api_key() -> bool:
     if key is None:
         return False
     epoch = known_epoch()  # before any read: what a copy made now reflects
-    if _from_memory(key):
-        return True
     try:
+        if _from_memory(key):
+            return True
         if len(key) < api_key_settings().key_length:
             # better-auth's session hook refuses a key shorter than any it issues with 403, before any lookup
             raise api_key_error("INVALID_API_KEY", status=403)

@@ -92,7 +92,7 @@ def _owned_key(key_id: str, config_id: str | None, user_id: str, action: str) ->
 
 
 def _json(row: ApiKey, plaintext: str | None = None) -> dict[str, Any]:
-    counters = usage.live_counters([row.id]).get(row.id)
+    counters = usage.shown_counters([row]).get(row.id)
     return key_json(row, plaintext=plaintext, counters=counters)
 
 
@@ -145,7 +145,7 @@ def list_(query: s.ListKeysQuery) -> ResponseReturnValue:
         limit=query.limit,
         offset=query.offset,
     )
-    counters = usage.live_counters(row.id for row in rows)
+    counters = usage.shown_counters(rows)
     body: dict[str, Any] = {"apiKeys": [key_json(row, counters=counters.get(row.id)) for row in rows],
                             "total": total}
     if query.limit is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from sqlalchemy import and_, func, or_, select, update
 from app.core.errors import ApiError
 from app.core.outage import warn_every
 from app.extensions import db
+from app.modules.auth.api_key import journal
 from app.modules.auth.api_key.errors import RATE_LIMITED, USAGE_EXCEEDED, api_key_error
 from app.modules.auth.api_key.models import ApiKey
 from app.modules.auth.models import utcnow
@@ -80,18 +81,26 @@ def _rate_limited(try_again_in: float) -> ApiError:
 # -- rate limit ---------------------------------------------------------------------------------
 
 
-def _rate_limit_redis(redis: Any, row: ApiKey) -> None:
+def count_in_redis(redis: Any, key_id: str, window: int, maximum: int, seed_count: int, seed_last_ms: int) -> None:
+    """Count one request in the key's Redis window (one Lua call), or raise 429 ``RATE_LIMITED``.
+    The seeds (the row's counters) start a window Redis does not hold."""
     script = current_app.extensions.get("auth.api_key.rl_script")
     if script is None:
         script = redis.register_script(_RATE_LIMIT_LUA)
         current_app.extensions["auth.api_key.rl_script"] = script
-    seed_last = int(row.last_request.timestamp() * 1000) if row.last_request else 0
-    allowed, try_again_in = script(
-        keys=[REDIS_PREFIX + row.id],
-        args=[int(row.rate_limit_time_window or 0), int(row.rate_limit_max or 0), row.request_count or 0, seed_last],
-    )
+    allowed, try_again_in = script(keys=[REDIS_PREFIX + key_id], args=[window, maximum, seed_count, seed_last_ms])
     if not int(allowed):
         raise _rate_limited(float(try_again_in))
+
+
+def seeds(row: ApiKey) -> tuple[int, int, int, int]:
+    """(window ms, max, count, last request ms) of the row, as :func:`count_in_redis` takes them."""
+    last = int(row.last_request.timestamp() * 1000) if row.last_request else 0
+    return int(row.rate_limit_time_window or 0), int(row.rate_limit_max or 0), row.request_count or 0, last
+
+
+def _rate_limit_redis(redis: Any, row: ApiKey) -> None:
+    count_in_redis(redis, row.id, *seeds(row))
 
 
 def _rate_limit_sql(row: ApiKey, now: datetime) -> None:
@@ -129,6 +138,9 @@ def _rate_limit_sql(row: ApiKey, now: datetime) -> None:
 
 def _check_rate_limit(row: ApiKey, now: datetime, globally_enabled: bool) -> None:
     if not globally_enabled or not row.rate_limit_enabled:
+        # better-auth still stamps lastRequest: batched, not one write per request (:mod:`.journal`)
+        row.last_request = now
+        journal.record(row.id, now)
         return
     if not row.rate_limit_time_window or not row.rate_limit_max:
         return
@@ -210,6 +222,20 @@ def live_counters(ids: Iterable[str]) -> dict[str, tuple[int, datetime | None]]:
         if count is not None:
             when = datetime.fromtimestamp(int(last) / 1000, UTC) if last else None
             found[key_id] = (int(count), when)
+    return found
+
+
+def shown_counters(rows: Sequence[ApiKey]) -> dict[str, tuple[int, datetime | None]]:
+    """(requestCount, lastRequest) as get and list answer them: Redis's counters where they live
+    there, and the ``lastRequest`` times this process has not written yet (:mod:`.journal`)."""
+    found = live_counters(row.id for row in rows)
+    waiting = journal.pending([row.id for row in rows])
+    for row in rows:
+        when = waiting.get(row.id)
+        if when is None:
+            continue
+        count, last = found.get(row.id, (row.request_count or 0, row.last_request))
+        found[row.id] = (count, when if last is None or last < when else last)
     return found
 
 

@@ -6,6 +6,10 @@ was banned or changed (role, password, profile) after it was issued (``rev``, th
 sequence of its data) is refused in every process, from the revocation events each process keeps
 (:mod:`app.modules.auth.revocation`). ``AUTH__JWT__STATELESS=true`` turns that off: the token is
 then valid until ``exp`` whatever happens, as in better-auth.
+
+The user and session shapes built from a verified token are kept with it (per process, for as long
+as :func:`~app.modules.auth.jwt.tokens.verify_jwt` remembers the token): a repeated token costs a
+dictionary lookup and the revocation check, which is made on every request.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 
 from app.modules.auth.identity import AuthUser
 from app.modules.auth.jwt.settings import jwt_settings
@@ -22,6 +26,10 @@ from app.modules.auth.revocation import RevocationUnknown, known_epoch, revocati
 from app.modules.auth.serializers import iso
 
 __all__ = ["resolve_jwt"]
+
+_PREPARED = "auth.jwt.prepared"
+#: How many tokens' user and session shapes a process keeps (the oldest goes first).
+PREPARED_SIZE = 10_000
 
 
 def _bearer_jwt() -> str | None:
@@ -46,6 +54,28 @@ def _revoked(payload: dict[str, Any]) -> bool:
     return state.token_revoked(epoch, sid if isinstance(sid, str) else None, payload["sub"])
 
 
+def _shapes(token: str, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The user object and the session fields a token stands for, built once per token and process
+    (kept only with the very payload ``verify_jwt`` answered, so never past its checks)."""
+    prepared: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = (
+        current_app.extensions.setdefault(_PREPARED, {}))
+    held = prepared.get(token)
+    if held is not None and held[0] is payload:
+        return held[1], held[2]
+    user = {k: v for k, v in payload.items() if k not in CLAIMS}
+    user["id"] = payload["sub"]
+    issued = iso(datetime.fromtimestamp(payload["iat"], UTC))
+    session = {"id": None, "userId": payload["sub"], "expiresAt": iso(datetime.fromtimestamp(payload["exp"], UTC)),
+               "createdAt": issued, "updatedAt": issued}
+    if len(prepared) >= PREPARED_SIZE:
+        try:
+            prepared.pop(next(iter(prepared)), None)
+        except (StopIteration, RuntimeError):  # another thread changed it meanwhile
+            pass
+    prepared[token] = (payload, user, session)
+    return user, session
+
+
 def resolve_jwt() -> bool:
     token = _bearer_jwt()
     if token is None:
@@ -53,19 +83,14 @@ def resolve_jwt() -> bool:
     payload = verify_jwt(token)
     if payload is None or not isinstance(payload.get("sub"), str):
         return False
-    user = {k: v for k, v in payload.items() if k not in CLAIMS}
-    user["id"] = payload["sub"]
+    user, session = _shapes(token, payload)
     if user.get("banned"):
         return False
     if not jwt_settings().stateless and _revoked(payload):
         return False
     g.user = AuthUser(user)
     g.session = {
-        "id": None,
-        "userId": payload["sub"],
-        "expiresAt": iso(datetime.fromtimestamp(payload["exp"], UTC)),
-        "createdAt": iso(datetime.fromtimestamp(payload["iat"], UTC)),
-        "updatedAt": iso(datetime.fromtimestamp(payload["iat"], UTC)),
+        **session,
         "ipAddress": g.get("client_ip") or None,
         "userAgent": request.headers.get("User-Agent"),
         "impersonatedBy": None,

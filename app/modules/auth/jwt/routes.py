@@ -12,7 +12,7 @@ from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
 from app.modules.auth.jwt.keys import KeyUnreadableError, ensure_signing_key, jwk_json, published_keys
 from app.modules.auth.jwt.settings import jwt_settings
-from app.modules.auth.jwt.tokens import sign_session_jwt
+from app.modules.auth.jwt.tokens import session_jwt
 from app.modules.auth.routes.common import bp, json_response, require_session
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ def _log_unreadable(error: KeyUnreadableError) -> None:
 def token() -> ResponseReturnValue:
     resolved = require_session()
     try:
-        return json_response({"token": sign_session_jwt(resolved.user, session_id=resolved.session_id,
-                                                        epoch=resolved.epoch)})
+        return json_response({"token": session_jwt(resolved.user, session_id=resolved.session_id,
+                                                   epoch=resolved.epoch)})
     except KeyUnreadableError as error:
         _log_unreadable(error)
         raise _unreadable(error) from None
@@ -70,7 +70,7 @@ def set_jwt_header(response: Response) -> None:
     if resolved is None or response.status_code != 200 or not jwt_settings().set_header:
         return
     try:
-        token = sign_session_jwt(resolved.user, session_id=resolved.session_id, epoch=resolved.epoch)
+        token = session_jwt(resolved.user, session_id=resolved.session_id, epoch=resolved.epoch)
     except KeyUnreadableError as error:
         _log_unreadable(error)  # get-session still answers; only the header is missing
         return

@@ -9,7 +9,11 @@ Verification (RFC 8725, JWT Best Current Practices; OWASP JWT Cheat Sheet):
   database read per request. A key past its grace period stops verifying.
 
 Signing reuses the decrypted key for ``signing_cache_ttl`` seconds (better-auth reads and decrypts
-it on every get-session: their issue #3954).
+it on every get-session: their issue #3954). ``session_jwt`` (get-session's ``set-auth-jwt``,
+``/token``) hands a session the token it issued less than ``REUSE_SECONDS`` ago instead of signing a
+new one per call (better-auth signs each time), when nothing it carries changed: same user data,
+same revocation sequence, same signing key. The token is the one a new signature would give but
+for ``iat``/``exp`` up to ``REUSE_SECONDS`` earlier; it dies with its session all the same.
 
 The JOSE work is joserfc's (the library Authlib builds on, and the OIDC plugin's): one JOSE stack in
 the application. What is ours is better-auth's wire format: the header is ``alg`` and ``kid`` only
@@ -36,7 +40,7 @@ from app.modules.auth.jwt.models import Jwks
 from app.modules.auth.jwt.settings import audience, issuer, jwt_settings
 from app.modules.auth.models import utcnow
 
-__all__ = ["CLAIMS", "forget_keys", "sign_session_jwt", "verify_jwt"]
+__all__ = ["CLAIMS", "forget_keys", "session_jwt", "sign_session_jwt", "verify_jwt"]
 
 #: Registered claims: what a token adds to the user object it carries.
 CLAIMS = frozenset({"iat", "exp", "nbf", "iss", "aud", "sub", "jti", "sid", "rev"})
@@ -46,6 +50,9 @@ _EXTENSION = "auth.jwt.cache"
 warnings.filterwarnings("ignore", message="EdDSA is deprecated", category=SecurityWarning)
 #: How many verified tokens a process remembers (each until it expires or its key is withdrawn).
 VERIFIED_CACHE_SIZE = 10_000
+#: How long a session is handed the same JWT (get-session, /token), seconds; never more than a
+#: tenth of the token's lifetime.
+REUSE_SECONDS = 30.0
 
 
 @dataclass
@@ -72,6 +79,8 @@ class _Cache:
     public_loaded_at: float | None = None
     #: token -> (payload, kid): tokens whose signature and claims this process already checked
     verified: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    #: session id -> (token, issued at, kid, rev, user): what ``session_jwt`` handed it last
+    issued: dict[str, tuple[str, float, str, int | None, dict[str, Any]]] = field(default_factory=dict)
 
 
 def _cache(app: Flask | None = None) -> _Cache:
@@ -90,6 +99,7 @@ def forget_keys(app: Flask | None = None) -> None:
         cache.public = {}
         cache.public_loaded_at = None
         cache.verified = {}
+        cache.issued = {}
 
 
 def _load_key(row: Jwks, jwk: dict[str, Any]) -> Key:
@@ -132,6 +142,28 @@ def sign_session_jwt(user: dict[str, Any], *, session_id: str | None = None, epo
         payload["rev"] = epoch
     header = {"alg": signer.alg, "kid": signer.kid}
     return jwt.encode(header, payload, signer.key, algorithms=[signer.alg], default_type=None)
+
+
+def session_jwt(user: dict[str, Any], *, session_id: str, epoch: int | None) -> str:
+    """``sign_session_jwt`` for a session, reusing the token it was handed within ``REUSE_SECONDS``
+    when the user data, the revocation sequence and the signing key are still the same."""
+    cache = _cache()
+    signer = _signer()
+    reuse = min(REUSE_SECONDS, jwt_settings().expires_in / 10)
+    now = time.time()
+    held = cache.issued.get(session_id)
+    if held is not None:
+        token, issued_at, kid, rev, claims_user = held
+        if now - issued_at < reuse and kid == signer.kid and rev == epoch and claims_user == user:
+            return token
+    token = sign_session_jwt(user, session_id=session_id, epoch=epoch)
+    if len(cache.issued) >= VERIFIED_CACHE_SIZE:
+        try:
+            cache.issued.pop(next(iter(cache.issued)), None)
+        except (StopIteration, RuntimeError):
+            pass
+    cache.issued[session_id] = (token, float(int(now)), signer.kid, epoch, user)
+    return token
 
 
 def _reload_public(cache: _Cache) -> None:
