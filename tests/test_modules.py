@@ -238,5 +238,5 @@ def test_failing_on_close_does_not_stop_the_others(
 def test_auth_says_it_closed_something_only_when_mail_threads_ran(make_app: AppFactory) -> None:
     idle, busy = make_app(), make_app()
     assert _module("auth").on_close(idle) is False  # no mail was sent: nothing to close, DEBUG
-    busy.extensions["auth.mail_executor"].submit(lambda: None).result(timeout=10)
+    busy.extensions["auth"].mail_executor.submit(lambda: None).result(timeout=10)
     assert _module("auth").on_close(busy) is True

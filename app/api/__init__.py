@@ -3,10 +3,11 @@ decorators from :mod:`app.modules`. ``/me`` shows the pattern."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from app.core.api import ApiModel, endpoint
+from app.core.identity import current
 from app.modules import require_auth
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -26,8 +27,8 @@ class Me(ApiModel):
 )
 @require_auth
 def me() -> ResponseReturnValue:
-    user = g.get("user")
-    session = g.get("session")
-    return {"user": user.json if user is not None else None, "session": session}
+    identity = current()
+    user = identity.user
+    return {"user": user.json if user is not None else None, "session": identity.session}
 
 from app.api import projects  # noqa: E402,F401  - the example tenant resource

@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from flask import g
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 from sqlalchemy import delete, select
@@ -21,6 +20,7 @@ from app.api import bp
 from app.api.models import Project
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.extensions import db
 from app.modules import audit_logger, require_auth, require_permission, require_tenant
 
@@ -88,9 +88,15 @@ def _get(project_id: str) -> Project:
     return project
 
 
+def _caller_id() -> str | None:
+    user = current().user
+    return user.id if user is not None else None
+
+
 def _log(action: str, project_id: str, details: dict[str, Any] | None = None) -> None:
-    tenant = g.get("tenant")
-    audit_logger.log_async(actor_id=g.user.id if g.get("user") else None, action=action, resource_type="project",
+    identity = current()
+    tenant = identity.tenant
+    audit_logger.log_async(actor_id=identity.user.id if identity.user else None, action=action, resource_type="project",
                            resource_id=project_id, details=details,
                            organization_id=tenant.id if tenant is not None else None)
 
@@ -113,7 +119,7 @@ def list_projects() -> ResponseReturnValue:
 @require_tenant
 @require_permission({"project": ["create"]})
 def create_project(body: ProjectIn) -> ResponseReturnValue:
-    project = Project(id=uuid.uuid4().hex, name=body.name, description=body.description, created_by=g.user.id)
+    project = Project(id=uuid.uuid4().hex, name=body.name, description=body.description, created_by=_caller_id())
     db.session.add(project)
     db.session.commit()
     _log("project.create", project.id, {"name": project.name})

@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import wraps
 from typing import Any, Protocol, TypeVar, cast
 
-from flask import current_app, g
+from flask import current_app
+
+from app.core.identity import current
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -109,7 +111,7 @@ def require_tenant(view: F) -> F:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if "tenant" in current_app.extensions and g.get("tenant") is None:
+        if "tenant" in current_app.extensions and current().tenant is None:
             from app.core.errors import ApiError
 
             raise ApiError(

@@ -7,9 +7,10 @@ import threading
 from typing import Any
 
 import pytest
-from flask import Flask, g, jsonify
+from flask import Flask, jsonify
 from flask_login import current_user
 
+from app.core.identity import current
 from app.modules import require_auth, require_permission, require_role
 from app.modules.auth.bridge import is_skipped, normalize_path
 from tests.auth.helpers import bearer, sign_up
@@ -19,10 +20,10 @@ def _add_probe_routes(app: Flask) -> None:
     @app.get("/probe/state")
     def state() -> Any:
         return jsonify(
-            user=g.user.id if g.user else None,
-            session=g.session["id"] if g.session else None,
-            permissions=sorted(g.permissions),
-            organization=g.organization_id,
+            user=current().user.id if current().user else None,
+            session=current().session["id"] if current().session else None,
+            permissions=sorted(current().permissions),
+            organization=current().organization_id,
             login=current_user.get_id() if current_user.is_authenticated else None,
         )
 

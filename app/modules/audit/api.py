@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.extensions import db
 from app.modules.audit.query import Filters, InvalidCursor, encode_cursor, newest_first, to_json
 from app.modules.guards import current_policy
@@ -76,8 +77,7 @@ def _readable_organization() -> str | None:
         if error.status != 403:
             raise
     policy.check_permissions({"audit": ["read"]})
-    tenant = g.get("tenant")
-    organization_id: str | None = tenant.id if tenant is not None else g.get("organization_id")
+    organization_id = current().organization()
     if not organization_id:
         raise ApiError(403, "FORBIDDEN", "Reading the audit log needs an organization (or the admin role)")
     return organization_id

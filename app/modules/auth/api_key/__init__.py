@@ -15,6 +15,7 @@ from app.modules.auth.api_key.service import (
     update_api_key,
     verify_api_key,
 )
+from app.modules.auth.state import auth_state
 
 __all__ = ["KeyFields", "create_api_key", "delete_expired_api_keys", "init_app", "update_api_key", "verify_api_key"]
 
@@ -30,7 +31,7 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.api_key.settings import load_settings
 
     load_settings(app)
-    app.extensions["auth.credential_resolvers"].append(resolve_api_key)
-    app.extensions["auth.context_hooks"].append(organization_context_hook)
-    app.extensions["auth.key_permission_check"] = key_permission_check
+    auth_state(app).credential_resolvers["api-key"] = resolve_api_key
+    auth_state(app).context_hooks.append(organization_context_hook)
+    auth_state(app).key_permission_check = key_permission_check
     app.cli.add_command(keys_cli)

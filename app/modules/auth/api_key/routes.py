@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
 from flask.typing import ResponseReturnValue
 
 from app.core.api import endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.modules import audit_logger
 from app.modules.auth.api_key import schemas as s
 from app.modules.auth.api_key import usage
@@ -47,9 +47,9 @@ def _session(missing: str = "UNAUTHORIZED_SESSION") -> ResolvedSession:
     sessionMiddleware, whose answer is the core ``UNAUTHORIZED``)."""
     resolved = resolve_identity()
     if resolved is None:
-        error = g.get("auth_error")
-        if error is not None and g.get("user") is None:
-            raise error
+        identity = current()
+        if identity.error is not None and identity.user is None:
+            raise identity.error
         if missing == "UNAUTHORIZED":
             raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
         raise api_key_error(missing)

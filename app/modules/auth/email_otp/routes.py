@@ -33,6 +33,7 @@ from app.modules.auth.routes.common import bp, hasher, json_response, require_se
 from app.modules.auth.routes.verification import send_auth_mail
 from app.modules.auth.schemas import normalize_email
 from app.modules.auth.sessions import invalidate_user, is_fresh, revoke_user_sessions
+from app.modules.auth.state import auth_state
 
 TAGS = ["Email OTP"]
 USER_NOT_FOUND = ApiError(400, "USER_NOT_FOUND", "User not found")
@@ -249,9 +250,8 @@ def reset_password_otp(body: s.ResetPasswordOtpBody) -> ResponseReturnValue:
     user.updated_at = now
     revoke_user_sessions(user.id)  # better than better-auth: a reset ends every session (OWASP)
     db.session.commit()
-    from flask import current_app
 
-    lockout = current_app.extensions.get("auth.lockout")
+    lockout = auth_state().lockout
     if lockout is not None:
         lockout.reset(user.email)
     audit_logger.log_async(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.modules.auth.state import auth_state
+
 __all__ = ["init_app"]
 
 
@@ -19,6 +21,6 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.jwt.settings import load_settings
 
     load_settings(app)
-    app.extensions["auth.credential_resolvers"].append(resolve_jwt)
-    app.extensions["auth.get_session_hooks"].append(routes.set_jwt_header)
+    auth_state(app).credential_resolvers["jwt"] = resolve_jwt
+    auth_state(app).get_session_hooks.append(routes.set_jwt_header)
     app.cli.add_command(jwks_cli)

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import g, request
 
+from app.core.identity import Identity
 from app.modules.auth.identity import AuthUser
 from app.modules.auth.jwt.settings import jwt_settings
 from app.modules.auth.jwt.tokens import CLAIMS, verify_jwt
@@ -46,21 +47,21 @@ def _revoked(payload: dict[str, Any]) -> bool:
     return state.token_revoked(epoch, sid if isinstance(sid, str) else None, payload["sub"])
 
 
-def resolve_jwt() -> bool:
+def resolve_jwt() -> Identity | None:
+    """None unless the bearer is a JWT that verifies (then the bearer session token is tried)."""
     token = _bearer_jwt()
     if token is None:
-        return False
+        return None
     payload = verify_jwt(token)
     if payload is None or not isinstance(payload.get("sub"), str):
-        return False
+        return None
     user = {k: v for k, v in payload.items() if k not in CLAIMS}
     user["id"] = payload["sub"]
     if user.get("banned"):
-        return False
+        return None
     if not jwt_settings().stateless and _revoked(payload):
-        return False
-    g.user = AuthUser(user)
-    g.session = {
+        return None
+    session = {
         "id": None,
         "userId": payload["sub"],
         "expiresAt": iso(datetime.fromtimestamp(payload["exp"], UTC)),
@@ -71,5 +72,4 @@ def resolve_jwt() -> bool:
         "impersonatedBy": None,
         "activeOrganizationId": None,
     }
-    g.auth_source = "jwt"
-    return True
+    return Identity(user=AuthUser(user), session=session, credential="jwt")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Response, current_app, g
+from flask import Response, current_app
 from flask.typing import ResponseReturnValue
 
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.modules.auth.jwt.keys import KeyUnreadableError, ensure_signing_key, jwk_json, published_keys
 from app.modules.auth.jwt.settings import jwt_settings
 from app.modules.auth.jwt.tokens import sign_session_jwt
@@ -66,7 +67,7 @@ def jwks() -> ResponseReturnValue:
 
 def set_jwt_header(response: Response) -> None:
     """get-session hook: ``set-auth-jwt`` for a real session (not an API key's, not a JWT's)."""
-    resolved = g.get("auth_session")
+    resolved = current().resolved
     if resolved is None or response.status_code != 200 or not jwt_settings().set_header:
         return
     try:

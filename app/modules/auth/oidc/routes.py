@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from flask import current_app, request
+from flask import request
 from flask.typing import ResponseReturnValue
 
 from app.core.api import endpoint
@@ -28,6 +28,7 @@ from app.modules.auth.oidc.discovery import DiscoveryError
 from app.modules.auth.oidc.federation import federation
 from app.modules.auth.oidc.state import STATE_COOKIE, STATE_COOKIE_MAX_AGE, new_flow, save_flow
 from app.modules.auth.routes.common import bp, json_response, require_session, settings
+from app.modules.auth.state import auth_state
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ LEGACY_CALLBACK_PATH = "/oauth2/callback/{id}"
 
 
 def _check(url: str | None, code: str) -> None:
-    current_app.extensions["auth.check_redirect"](url, code)
+    auth_state().check_redirect(url, code)
 
 
 def _start(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.modules.auth.state import auth_state
+
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes and hooks on the auth module."""
@@ -26,6 +28,6 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.organization.settings import load_organization_settings
 
     app.extensions["auth.organization.settings"] = load_organization_settings(app)
-    app.extensions["auth.context_hooks"].append(default_organization_context)
-    app.extensions["auth.session_columns"]["defaultOrganizationId"] = default_organization_column
-    app.extensions["auth.member_permission_check"] = member_permission_check
+    auth_state(app).context_hooks.append(default_organization_context)
+    auth_state(app).session_columns["defaultOrganizationId"] = default_organization_column
+    auth_state(app).member_permission_check = member_permission_check

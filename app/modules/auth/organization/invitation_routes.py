@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from flask import g
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app.access_control import CREATOR_ROLE, ROLE_NAMES, role_allows
 from app.core.api import endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth.crypto import generate_id
@@ -161,13 +161,18 @@ def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
     return json_response(invitation_json(invitation))
 
 
+def _caller_email_verified() -> bool:
+    user = current().user
+    return bool(user is not None and user.json.get("emailVerified"))
+
+
 def _own_invitation(invitation_id: str, email: str, *, check_expiry: bool = True) -> Invitation:
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.status != "pending" or (check_expiry and invitation.expires_at < utcnow()):
         raise org_error(400, "INVITATION_NOT_FOUND")
     if invitation.email.lower() != email.lower():
         raise org_error(403, "YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION")
-    if org_settings().require_email_verification_on_invitation and not g.user.json.get("emailVerified"):
+    if org_settings().require_email_verification_on_invitation and not _caller_email_verified():
         # Without a verified address, whoever signed up first with the invited email would join.
         raise org_error(403, "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION")
     return invitation

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.core.errors import ApiError
+from app.core.identity import current, is_bound
 from app.modules.auth.cookies import (
     SESSION_TOKEN,
     clear_session_cookies,
@@ -21,6 +22,7 @@ from app.modules.auth.passwords import PasswordHasher
 from app.modules.auth.protection import protect
 from app.modules.auth.serializers import user_json
 from app.modules.auth.sessions import ResolvedSession, create_session
+from app.modules.auth.state import auth_state
 
 R = TypeVar("R", bound=BaseResponse)
 
@@ -34,9 +36,10 @@ def _clear_dead_session(response: Response) -> Response:
     the cookies, whatever it answers, as better-auth's session lookup does on every endpoint that
     needs one; a cookie whose signature does not verify is none of ours to touch. A bearer token
     stands for the cookie in better-auth (its plugin turns it into one): cleared too."""
-    if not g.get("auth_resolved") or g.get("auth_session") is not None or g.get("user") is not None:
+    identity = current()
+    if not is_bound() or identity.resolved is not None or identity.user is not None:
         return response
-    if g.get("auth_unavailable"):
+    if identity.unavailable:
         return response  # "cannot tell" is not "dead": an outage never clears a cookie
     session_cookie = cookie_name(SESSION_TOKEN) + "="
     if any(line.startswith(session_cookie) for line in response.headers.getlist("Set-Cookie")):
@@ -55,7 +58,7 @@ def settings() -> Any:
 
 
 def hasher() -> PasswordHasher:
-    found: PasswordHasher = current_app.extensions["auth.hasher"]
+    found: PasswordHasher = auth_state().hasher
     return found
 
 

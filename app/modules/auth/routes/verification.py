@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlencode, urljoin
 
 import jwt
-from flask import current_app, redirect
+from flask import redirect
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +40,7 @@ from app.modules.auth.routes.common import (
 )
 from app.modules.auth.sessions import invalidate_user, revoke_user_sessions
 from app.modules.auth.single_use import RESET_PREFIX, consume, forget_reset_tokens
+from app.modules.auth.state import auth_state
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def _auth_url(path: str, **params: str | None) -> str:
 
 
 def _check_url(url: str | None, code: str) -> None:
-    checker = current_app.extensions.get("auth.check_redirect")
+    checker = auth_state().check_redirect
     if checker is not None:
         checker(url, code)
 
@@ -75,7 +76,7 @@ def _deliver(mailer: Mailer, message: Message) -> None:
 def send_auth_mail(message: Message) -> None:
     """Send after the answer, off the request thread: how long SMTP takes must not tell whether an
     account exists. The module's ``on_close`` waits for mails still in flight."""
-    current_app.extensions["auth.mail_executor"].submit(_deliver, get_mailer(), message)
+    auth_state().mail_executor.submit(_deliver, get_mailer(), message)
 
 
 def email_token(claims: dict[str, str]) -> str:
@@ -308,7 +309,7 @@ def reset_password(body: s.ResetPasswordBody) -> ResponseReturnValue:
         account.updated_at = now
     revoke_user_sessions(user_id)
     db.session.commit()
-    lockout = current_app.extensions.get("auth.lockout")
+    lockout = auth_state().lockout
     user = db.session.get(User, user_id)
     if lockout is not None and user is not None:
         lockout.reset(user.email)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.modules.auth.state import auth_state
+
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes and its sign-in hook on the auth module."""
@@ -16,4 +18,4 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.two_factor.options import TwoFactorOptions
 
     TwoFactorOptions.for_app(app)  # a wrong AUTH__TWO_FACTOR__* setting fails at start, not mid-request
-    app.extensions["auth.sign_in_hooks"].append(sign_in_hook)
+    auth_state(app).sign_in_hooks.append(sign_in_hook)

@@ -35,6 +35,7 @@ from app.modules.auth.routes.common import (
 )
 from app.modules.auth.serializers import user_json
 from app.modules.auth.sessions import ResolvedSession, invalidate_user, revoke_by_hash
+from app.modules.auth.state import auth_state
 from app.modules.auth.two_factor import backup_codes
 from app.modules.auth.two_factor import schemas as s
 from app.modules.auth.two_factor.challenge import (
@@ -76,7 +77,7 @@ def _secret() -> str:
 
 
 def two_factor_lockout() -> AccountLockout | None:
-    lockout: AccountLockout | None = current_app.extensions.get("auth.lockout")
+    lockout: AccountLockout | None = auth_state().lockout
     return lockout
 
 
