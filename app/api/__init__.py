@@ -19,13 +19,12 @@ class Me(ApiModel):
 
 
 @bp.get("/me")
+@require_auth
 @endpoint(
     summary="The signed-in user (an example of a guarded application route)",
     tags=["Application"],
     response=Me,
-    auth=True,
 )
-@require_auth
 def me() -> ResponseReturnValue:
     identity = current()
     user = identity.user

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from app.core.api import Operation, endpoint, operation_of
+from app.core.api import Operation, endpoint, operation_of, requires_identity
 
 REF = "#/components/schemas/{model}"
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -146,7 +146,8 @@ def operation_id(path: str, method: str, endpoint: str) -> str:
     return _camel([endpoint.rsplit(".", 1)[-1]])
 
 
-def _operation(op: Operation, path: str, path_args: list[str], method: str) -> dict[str, Any]:
+def _operation(op: Operation, path: str, path_args: list[str], method: str, secured: bool) -> dict[str, Any]:
+    """One operation; ``secured`` (401 and ``security``) comes from the view's guards."""
     spec: dict[str, Any] = {"summary": op.summary, "tags": list(op.tags)}
     if op.description:
         spec["description"] = op.description
@@ -177,7 +178,7 @@ def _operation(op: Operation, path: str, path_args: list[str], method: str) -> d
     if op.body is not None and method != "get":
         wanted[413] = _STANDARD_ERRORS[413]
         wanted[415] = _STANDARD_ERRORS[415]
-    if op.auth:
+    if secured:
         wanted[401] = _STANDARD_ERRORS[401]
     if path.startswith(AUTH_PREFIX):
         wanted[429] = _STANDARD_ERRORS[429]
@@ -190,7 +191,7 @@ def _operation(op: Operation, path: str, path_args: list[str], method: str) -> d
         else:
             responses[str(status)] = {"description": description, **error}
     spec["responses"] = responses
-    if op.auth:
+    if secured:
         spec["security"] = [{"cookie": []}, {"bearer": []}]
     return spec
 
@@ -236,7 +237,7 @@ def build_document(app: Flask, base: str = "") -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
     for path, method, op, path_args, endpoint_name in operations:
-        spec_op = _operation(op, path, path_args, method)
+        spec_op = _operation(op, path, path_args, method, requires_identity(app.view_functions[endpoint_name]))
         wanted = operation_id(path, method, endpoint_name)
         unique, index = wanted, 1
         while unique in used:  # better-auth's rule for a clash: the method, then a number

@@ -48,9 +48,12 @@ class SessionPolicy:
         return identity
 
     def check_roles(self, roles: Sequence[str]) -> None:
-        user = self.identified().user
-        if user is None or not user.roles.intersection(roles):
+        if not self.holds_role(roles):
             raise ApiError(403, "FORBIDDEN", "You do not have the role this action needs")
+
+    def holds_role(self, roles: Sequence[str]) -> bool:
+        user = self.identified().user
+        return user is not None and bool(user.roles.intersection(roles))
 
     def check_permissions(self, permissions: Permissions) -> None:
         """An API key's own permissions are authoritative when the request carries one (no

@@ -14,7 +14,7 @@ from app.core.identity import current
 from app.modules.auth.jwt.keys import KeyUnreadableError, ensure_signing_key, jwk_json, published_keys
 from app.modules.auth.jwt.settings import jwt_settings
 from app.modules.auth.jwt.tokens import sign_session_jwt
-from app.modules.auth.routes.common import bp, json_response, require_session
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,8 @@ def _log_unreadable(error: KeyUnreadableError) -> None:
 
 @bp.get("/token")
 @endpoint(summary="A JWT for the current session (signed with the newest JWKS key)", tags=TAGS,
-          response=TokenOut, auth=True, responses={401: "No session", 503: "Signing key unreadable"})
+          response=TokenOut, responses={401: "No session", 503: "Signing key unreadable"})
+@session_guard
 def token() -> ResponseReturnValue:
     resolved = require_session()
     try:

@@ -27,7 +27,7 @@ from app.modules.auth.oidc.client import authorization_url
 from app.modules.auth.oidc.discovery import DiscoveryError
 from app.modules.auth.oidc.federation import federation
 from app.modules.auth.oidc.state import STATE_COOKIE, STATE_COOKIE_MAX_AGE, new_flow, save_flow
-from app.modules.auth.routes.common import bp, json_response, require_session, settings
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard, settings
 from app.modules.auth.state import auth_state
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,9 @@ def sign_in_social(body: s.SocialSignInBody) -> ResponseReturnValue:
     tags=TAGS,
     body=s.LinkSocialBody,
     response=s.AuthorizationRedirect,
-    auth=True,
     responses={403: "Untrusted callback URL", 404: "Unknown provider", 503: "Provider unreachable"},
 )
+@session_guard
 def link_social(body: s.LinkSocialBody) -> ResponseReturnValue:
     resolved = require_session()
     link = (resolved.user_id, str(resolved.user["email"]), resolved.token_hash)

@@ -42,7 +42,7 @@ from app.modules.auth.organization.service import (
     parse_role_list,
 )
 from app.modules.auth.organization.settings import org_settings
-from app.modules.auth.routes.common import bp, json_response, require_session, settings
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard, settings
 from app.modules.auth.routes.verification import send_auth_mail
 from app.modules.auth.schemas import normalize_email
 
@@ -91,9 +91,9 @@ def visible_invitations(role: str, organization_id: str) -> Sequence[Invitation]
     tags=TAGS,
     body=s.InviteMemberBody,
     response=s.InvitationOut,
-    auth=True,
     responses={400: "Already a member or invited, unknown role", 403: "Not allowed, or limit reached"},
 )
+@session_guard
 def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "ORGANIZATION_NOT_FOUND"))
@@ -184,9 +184,9 @@ def _own_invitation(invitation_id: str, email: str, *, check_expiry: bool = True
     tags=TAGS,
     query=s.InvitationQuery,
     response=s.InvitationDetailsOut,
-    auth=True,
     responses={400: "Not found or expired", 403: "Addressed to someone else"},
 )
+@session_guard
 def org_get_invitation(query: s.InvitationQuery) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(query.id, resolved.user["email"])
@@ -216,9 +216,9 @@ def org_get_invitation(query: s.InvitationQuery) -> ResponseReturnValue:
     tags=TAGS,
     query=s.ListInvitationsQuery,
     response=list[s.InvitationOut],
-    auth=True,
     responses={403: "Not a member, or not allowed"},
 )
+@session_guard
 def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(
@@ -238,7 +238,6 @@ def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
     tags=TAGS,
     query=s.ListUserInvitationsQuery,
     response=list[s.UserInvitationOut],
-    auth=True,
     responses={403: "Email not verified"},
 )
 def org_list_user_invitations(query: s.ListUserInvitationsQuery) -> ResponseReturnValue:
@@ -264,9 +263,9 @@ def org_list_user_invitations(query: s.ListUserInvitationsQuery) -> ResponseRetu
     tags=TAGS,
     body=s.InvitationIdBody,
     response=s.InvitationResultOut,
-    auth=True,
     responses={400: "Not found or expired", 403: "Someone else's, or membership limit reached"},
 )
+@session_guard
 def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(body.invitation_id, resolved.user["email"])
@@ -319,9 +318,9 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     tags=TAGS,
     body=s.InvitationIdBody,
     response=s.InvitationResultOut,
-    auth=True,
     responses={400: "Not found", 403: "Addressed to someone else"},
 )
+@session_guard
 def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(body.invitation_id, resolved.user["email"], check_expiry=False)
@@ -353,9 +352,9 @@ def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     tags=TAGS,
     body=s.InvitationIdBody,
     response=s.InvitationOut,
-    auth=True,
     responses={400: "Not found", 403: "Not allowed"},
 )
+@session_guard
 def org_cancel_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = db.session.get(Invitation, body.invitation_id)

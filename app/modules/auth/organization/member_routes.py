@@ -37,7 +37,7 @@ from app.modules.auth.organization.service import (
     parse_role_list,
 )
 from app.modules.auth.organization.settings import org_settings
-from app.modules.auth.routes.common import bp, json_response, require_session
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard
 
 _SORTABLE = {"createdAt": Member.created_at, "role": Member.role, "userId": Member.user_id, "id": Member.id}
 _FILTERABLE = {"role": Member.role, "userId": Member.user_id, "id": Member.id}
@@ -64,7 +64,8 @@ def _resolve_org(resolved: Any, organization_id: str | None, slug: str | None) -
 
 @bp.get("/organization/list-members")
 @endpoint(summary="The organization's members with their users (paged)", tags=TAGS, query=s.ListMembersQuery,
-          response=s.MembersOut, auth=True, responses={403: "Not a member"})
+          response=s.MembersOut, responses={403: "Not a member"})
+@session_guard
 def org_list_members(query: s.ListMembersQuery) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = _resolve_org(resolved, query.organization_id, query.organization_slug)
@@ -86,7 +87,8 @@ def org_list_members(query: s.ListMembersQuery) -> ResponseReturnValue:
 
 @bp.get("/organization/get-active-member")
 @endpoint(summary="The caller's membership in the active organization", tags=TAGS, response=s.MemberOut,
-          auth=True, responses={400: "No active organization, or not a member"})
+          responses={400: "No active organization, or not a member"})
+@session_guard
 def org_get_active_member() -> ResponseReturnValue:
     resolved = require_session()
     organization_id = active_organization_id_or_fail(resolved)
@@ -105,7 +107,8 @@ def active_organization_id_or_fail(resolved: Any) -> str:
 
 @bp.get("/organization/get-active-member-role")
 @endpoint(summary="The caller's (or a fellow member's) role in the organization", tags=TAGS,
-          query=s.ActiveMemberRoleQuery, response=s.RoleOut, auth=True, responses={403: "Not a member"})
+          query=s.ActiveMemberRoleQuery, response=s.RoleOut, responses={403: "Not a member"})
+@session_guard
 def org_get_active_member_role(query: s.ActiveMemberRoleQuery) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = _resolve_org(resolved, query.organization_id, query.organization_slug)
@@ -122,8 +125,9 @@ def org_get_active_member_role(query: s.ActiveMemberRoleQuery) -> ResponseReturn
 
 @bp.post("/organization/update-member-role")
 @endpoint(summary="Change a member's role (needs member:update; only an owner grants owner)", tags=TAGS,
-          body=s.UpdateMemberRoleBody, response=s.MemberOut, auth=True,
+          body=s.UpdateMemberRoleBody, response=s.MemberOut,
           responses={400: "Member or role not found", 403: "Not allowed"})
+@session_guard
 def org_update_member_role(body: s.UpdateMemberRoleBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "NO_ACTIVE_ORGANIZATION"))
@@ -170,8 +174,9 @@ def _remove(member: Member) -> dict[str, Any]:
 
 @bp.post("/organization/remove-member")
 @endpoint(summary="Remove a member by id or email (needs member:delete)", tags=TAGS, body=s.RemoveMemberBody,
-          response=s.MemberWrapped, auth=True,
+          response=s.MemberWrapped,
           responses={400: "Member not found, or the only owner", 401: "Not allowed"})
+@session_guard
 def org_remove_member(body: s.RemoveMemberBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "NO_ACTIVE_ORGANIZATION"))
@@ -200,7 +205,8 @@ def org_remove_member(body: s.RemoveMemberBody) -> ResponseReturnValue:
 
 @bp.post("/organization/leave")
 @endpoint(summary="Leave an organization (the only owner cannot)", tags=TAGS, body=s.OrganizationIdBody,
-          response=s.MemberOut, auth=True, responses={400: "Not a member, or the only owner"})
+          response=s.MemberOut, responses={400: "Not a member, or the only owner"})
+@session_guard
 def org_leave_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     me = find_member(resolved.user_id, body.organization_id)
@@ -216,8 +222,9 @@ def org_leave_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
 
 @bp.post("/organization/has-permission")
 @endpoint(summary="Whether the caller's role allows the given actions in the organization", tags=TAGS,
-          body=s.HasPermissionBody, response=s.HasPermissionOut, auth=True,
+          body=s.HasPermissionBody, response=s.HasPermissionOut,
           responses={400: "No active organization", 401: "Not a member"})
+@session_guard
 def org_has_permission(body: s.HasPermissionBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "NO_ACTIVE_ORGANIZATION"))

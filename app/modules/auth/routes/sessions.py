@@ -25,6 +25,7 @@ from app.modules.auth.routes.common import (
     bp,
     json_response,
     require_session,
+    session_guard,
     with_session_cookie,
     without_session,
 )
@@ -84,8 +85,8 @@ def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
     tags=TAGS,
     response=list[s.SessionOut],
     responses={403: "Session not fresh"},
-    auth=True,
 )
+@session_guard
 def list_sessions() -> ResponseReturnValue:
     resolved = require_session()
     if not is_fresh(resolved):
@@ -106,8 +107,8 @@ def list_sessions() -> ResponseReturnValue:
     tags=TAGS,
     body=s.RevokeSessionBody,
     response=s.StatusResponse,
-    auth=True,
 )
+@session_guard
 def revoke_session(body: s.RevokeSessionBody) -> ResponseReturnValue:
     resolved = require_session()
     row = db.session.scalar(
@@ -131,8 +132,9 @@ def revoke_session(body: s.RevokeSessionBody) -> ResponseReturnValue:
 
 @bp.post("/revoke-sessions")
 @endpoint(
-    summary="Revoke every session of the user, this one included", tags=TAGS, response=s.StatusResponse, auth=True
+    summary="Revoke every session of the user, this one included", tags=TAGS, response=s.StatusResponse
 )
+@session_guard
 def revoke_sessions() -> ResponseReturnValue:
     resolved = require_session()
     revoke_user_sessions(resolved.user_id)
@@ -144,7 +146,8 @@ def revoke_sessions() -> ResponseReturnValue:
 
 
 @bp.post("/revoke-other-sessions")
-@endpoint(summary="Revoke every session of the user but this one", tags=TAGS, response=s.StatusResponse, auth=True)
+@endpoint(summary="Revoke every session of the user but this one", tags=TAGS, response=s.StatusResponse)
+@session_guard
 def revoke_other_sessions() -> ResponseReturnValue:
     resolved = require_session()
     revoke_user_sessions(resolved.user_id, keep_hash=resolved.token_hash)

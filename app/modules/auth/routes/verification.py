@@ -35,6 +35,7 @@ from app.modules.auth.routes.common import (
     hasher,
     json_response,
     require_session,
+    session_guard,
     settings,
     with_session_cookie,
 )
@@ -186,8 +187,8 @@ def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
     tags=TAGS,
     body=s.ChangeEmailBody,
     response=s.StatusResponse,
-    auth=True,
 )
+@session_guard
 def change_email(body: s.ChangeEmailBody) -> ResponseReturnValue:
     resolved = require_session()
     _check_url(body.callback_url, "INVALID_CALLBACK_URL")
