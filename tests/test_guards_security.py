@@ -118,3 +118,17 @@ def test_guard_kinds_are_recorded_through_every_layer() -> None:
     documented = core_api.endpoint(summary="x")(view)
     assert guards_of(documented) == ("auth",) and requires_identity(documented)
     assert not requires_identity(core_api.endpoint(summary="y")(lambda: None))
+
+
+def test_organization_role_checks_go_through_one_policy_function() -> None:
+    """``role_allows`` is asked in one place (``member_allows``); routes call that or
+    ``require_member_permission``, never an inline check of their own."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "app"
+    callers = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
+                     if "role_allows(" in path.read_text() and path.name != "access_control.py")
+    assert callers == ["modules/auth/organization/service.py"]
+    routes = root / "modules" / "auth" / "organization"
+    for name in ("org_routes.py", "member_routes.py", "invitation_routes.py"):
+        assert "require_member_permission(" in (routes / name).read_text(), name

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.access_control import CREATOR_ROLE, ROLE_NAMES, role_allows
+from app.access_control import CREATOR_ROLE, ROLE_NAMES
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.core.identity import current
@@ -38,8 +38,10 @@ from app.modules.auth.organization.serializers import invitation_json, member_js
 from app.modules.auth.organization.service import (
     find_member,
     forget_memberships,
+    member_allows,
     memberships_changed,
     parse_role_list,
+    require_member_permission,
 )
 from app.modules.auth.organization.settings import org_settings
 from app.modules.auth.routes.common import bp, json_response, require_session, session_guard, settings
@@ -75,7 +77,7 @@ def _pending(organization_id: str, email: str | None = None) -> list[Invitation]
 
 def visible_invitations(role: str, organization_id: str) -> Sequence[Invitation]:
     """What a member may see: nothing without invitation:create; creator-role invitations only for its holders."""
-    if not role_allows(role, {"invitation": ["create"]}):
+    if not member_allows(role, {"invitation": ["create"]}):
         return []
     rows = db.session.scalars(
         select(Invitation).where(Invitation.organization_id == organization_id).order_by(Invitation.created_at)
@@ -104,8 +106,8 @@ def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise org_error(400, "MEMBER_NOT_FOUND")
-    if not role_allows(me.role, {"invitation": ["create"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_ORGANIZATION")
+    require_member_permission(me.role, {"invitation": ["create"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_ORGANIZATION"))
     roles = parse_role_list(body.role)
     _check_roles(roles)
     is_creator = CREATOR_ROLE in parse_role_list(me.role)
@@ -227,8 +229,8 @@ def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise ApiError(403, "FORBIDDEN", "You are not a member of this organization")
-    if not role_allows(me.role, {"invitation": ["create"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS")
+    require_member_permission(me.role, {"invitation": ["create"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS"))
     return json_response([invitation_json(i) for i in visible_invitations(me.role, organization_id)])
 
 
@@ -361,8 +363,8 @@ def org_cancel_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     me = find_member(resolved.user_id, invitation.organization_id) if invitation is not None else None
     if invitation is None or me is None:  # another organization's invitation answers as an unknown one
         raise org_error(400, "INVITATION_NOT_FOUND")
-    if not role_allows(me.role, {"invitation": ["cancel"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION")
+    require_member_permission(me.role, {"invitation": ["cancel"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION"))
     invitation.status = "canceled"
     db.session.commit()
     audit_logger.log_async(

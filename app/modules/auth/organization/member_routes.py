@@ -13,7 +13,7 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from app.access_control import CREATOR_ROLE, ROLE_NAMES, role_allows
+from app.access_control import CREATOR_ROLE, ROLE_NAMES
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.extensions import db
@@ -33,8 +33,10 @@ from app.modules.auth.organization.service import (
     clear_active_organization,
     find_member,
     forget_memberships,
+    member_allows,
     memberships_changed,
     parse_role_list,
+    require_member_permission,
 )
 from app.modules.auth.organization.settings import org_settings
 from app.modules.auth.routes.common import bp, json_response, require_session, session_guard
@@ -145,8 +147,9 @@ def org_update_member_role(body: s.UpdateMemberRoleBody) -> ResponseReturnValue:
         raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER")
     if updater_is_owner and me.id == target.id and CREATOR_ROLE not in roles and _owner_count(organization_id) <= 1:
         raise org_error(400, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER")
-    if not updater_is_owner and not role_allows(me.role, {"member": ["update"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER")
+    if not updater_is_owner:
+        require_member_permission(me.role, {"member": ["update"]},
+                                  org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER"))
     unknown = [role for role in roles if role not in ROLE_NAMES]
     if unknown:
         raise ApiError(400, "ROLE_NOT_FOUND", f"ROLE_NOT_FOUND: {', '.join(unknown)}")
@@ -194,8 +197,8 @@ def org_remove_member(body: s.RemoveMemberBody) -> ResponseReturnValue:
     if CREATOR_ROLE in parse_role_list(target.role):
         if CREATOR_ROLE not in parse_role_list(me.role) or _owner_count(organization_id) <= 1:
             raise org_error(400, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER")
-    if not role_allows(me.role, {"member": ["delete"]}):
-        raise org_error(401, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER")
+    require_member_permission(me.role, {"member": ["delete"]},
+                              org_error(401, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER"))
     removed = _remove(target)
     audit_logger.log_async(actor_id=resolved.user_id, action="organization.member_remove", resource_type="member",
                            resource_id=removed["id"], organization_id=organization_id,
@@ -231,4 +234,4 @@ def org_has_permission(body: s.HasPermissionBody) -> ResponseReturnValue:
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise org_error(401, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
-    return json_response({"error": None, "success": role_allows(me.role, body.requested())})
+    return json_response({"error": None, "success": member_allows(me.role, body.requested())})

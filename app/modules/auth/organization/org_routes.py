@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.access_control import CREATOR_ROLE, role_allows
+from app.access_control import CREATOR_ROLE
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.extensions import db
@@ -38,6 +38,7 @@ from app.modules.auth.organization.service import (
     find_member,
     forget_memberships,
     memberships_changed,
+    require_member_permission,
 )
 from app.modules.auth.organization.settings import org_settings
 from app.modules.auth.routes.common import bp, json_response, require_session, session_guard
@@ -108,8 +109,8 @@ def org_update_organization(body: s.UpdateOrganizationBody) -> ResponseReturnVal
     member = find_member(resolved.user_id, organization_id)
     if member is None:
         raise org_error(400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
-    if not role_allows(member.role, {"organization": ["update"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION")
+    require_member_permission(member.role, {"organization": ["update"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION"))
     org = find_organization(organization_id)
     if org is None:
         raise org_error(400, "ORGANIZATION_NOT_FOUND")
@@ -147,8 +148,8 @@ def org_delete_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
     member = find_member(resolved.user_id, organization_id)
     if member is None:
         raise org_error(400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
-    if not role_allows(member.role, {"organization": ["delete"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION")
+    require_member_permission(member.role, {"organization": ["delete"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION"))
     org = find_organization(organization_id)
     if org is None:
         raise ApiError(400, "BAD_REQUEST", "Bad Request")
