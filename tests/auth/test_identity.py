@@ -114,3 +114,32 @@ def test_modules_add_context_through_the_declared_hook(make_app: Any) -> None:
     assert type(tenant).contribute_identity is not AppModule.contribute_identity
     # teardown: one function releases identity (the bridge's), one calls every release_request
     assert len(app.teardown_request_funcs.get(None, [])) >= 2
+
+
+def test_the_tenant_module_refuses_through_the_guards_only(make_app: Any) -> None:
+    """A foreign tenant header is the identity's ``refusal``: a guarded route answers 403
+    ``TENANT_FORBIDDEN``; an unguarded one runs with no tenant (nothing tenant-scoped visible)."""
+    from tests.auth.helpers import ORIGIN, post
+
+    app = make_app(MODULES__TENANT="true")
+    seen: dict[str, Any] = {}
+
+    @app.get("/probe/tenant")
+    def probe() -> Any:
+        seen["identity"] = current()
+        return {"ok": True}
+
+    alice, bob = app.test_client(), app.test_client()
+    sign_up(alice, "alice@example.com")
+    sign_up(bob, "bob@example.com")
+    org_a = post(alice, "/organization/create", {"name": "A", "slug": "a"}).json["id"]
+    org_b = post(bob, "/organization/create", {"name": "B", "slug": "b"}).json["id"]
+    post(alice, "/organization/set-active", {"organizationId": None})
+    spoofed = {**ORIGIN, "X-Tenant-ID": org_b}
+    assert alice.get("/probe/tenant", headers=spoofed).status_code == 200
+    identity = seen["identity"]
+    assert identity.tenant is None and identity.refusal is not None
+    response = alice.get("/api/v1/projects", headers=spoofed)
+    assert (response.status_code, response.json["code"]) == (403, "TENANT_FORBIDDEN")
+    assert alice.get("/probe/tenant", headers={**ORIGIN, "X-Tenant-ID": org_a}).status_code == 200
+    assert seen["identity"].tenant.id == org_a and seen["identity"].refusal is None
