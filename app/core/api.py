@@ -222,12 +222,14 @@ def endpoint(
                 kwargs["query"] = parse_query(query)
             return view(*args, **kwargs)
 
-        wrapper.openapi_operation = operation  # type: ignore[attr-defined]
+        setattr(wrapper, OPERATION_ATTRIBUTE, operation)
         return cast(F, wrapper)
 
     return decorator
 
 
+#: The attribute on a view holding its :class:`Operation`.
+OPERATION_ATTRIBUTE = "openapi_operation"
 #: The attribute on a view holding its guards' kinds, outermost last (``functools.wraps`` carries it
 #: through every decorator layer, ``@endpoint``'s too).
 GUARDS_ATTRIBUTE = "access_guards"
@@ -252,5 +254,5 @@ def mark_guard(wrapper: Callable[..., Any], view: Callable[..., Any], kind: str)
 
 
 def operation_of(view: Callable[..., Any]) -> Operation | None:
-    found: Operation | None = getattr(view, "openapi_operation", None)
+    found: Operation | None = getattr(view, OPERATION_ATTRIBUTE, None)
     return found
