@@ -1,4 +1,4 @@
-"""The bridge resolves identity into ``g``; the guards decide; nothing leaks between requests."""
+"""The bridge resolves the request's Identity; the guards decide; nothing leaks between requests."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def test_bridge_registered_once(app: Flask) -> None:
 
 
 def test_no_leak_when_requests_share_an_app_context(probe_app: Flask) -> None:
-    """Scripts and tests may push one app context around several requests: g must still reset."""
+    """Scripts and tests may push one app context around several requests: identity must still reset."""
     token = sign_up(probe_app.test_client(), "a@example.com")["token"]
     with probe_app.app_context():
         client = probe_app.test_client()
