@@ -11,14 +11,16 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 
 import app.modules as modules
 from app import ConfigError, create_app
 from app.core.errors import ApiError
+from app.core.identity import Identity, bind, current
 from app.modules import (
     AppModule,
     audit_logger,
@@ -86,7 +88,7 @@ class _RecordingPolicy:
 
     def authenticate(self) -> None:
         self.asked.append("authenticate")
-        if not g.get("user"):
+        if current().user is None:
             raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
 
     def check_roles(self, roles: Sequence[str]) -> None:
@@ -107,7 +109,8 @@ def test_guards_ask_the_installed_policy(database_url: str) -> None:
 
     @app.before_request
     def _identity() -> None:
-        g.user = {"id": "u1"} if "X-Test-User" in __import__("flask").request.headers else None
+        if "X-Test-User" in __import__("flask").request.headers:  # a stand-in bridge: auth is off here
+            bind(Identity(user=SimpleNamespace(id="u1", roles=frozenset(), json={"id": "u1"})))
 
     client = app.test_client()
     try:
@@ -285,9 +288,13 @@ def _module(name: str) -> Any:
 
 
 def test_auth_says_it_closed_something_only_when_mail_threads_ran(make_app: AppFactory) -> None:
+    from app.modules.auth.revocation import stop_listener
+
     idle, busy = make_app(), make_app()
+    for app in (idle, busy):  # on PostgreSQL a LISTEN thread runs from the start: closing it counts
+        stop_listener(app)
     assert _module("auth").on_close(idle) is False  # no mail was sent: nothing to close, DEBUG
-    busy.extensions["auth.mail_executor"].submit(lambda: None).result(timeout=10)
+    busy.extensions["auth"].mail_executor.submit(lambda: None).result(timeout=10)
     assert _module("auth").on_close(busy) is True
 
 

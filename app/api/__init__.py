@@ -4,10 +4,11 @@ decorators from :mod:`app.modules`. ``/me`` shows the pattern; the example modul
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from app.core.api import ApiModel, endpoint
+from app.core.identity import current
 from app.modules import require_auth
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -19,14 +20,13 @@ class Me(ApiModel):
 
 
 @bp.get("/me")
+@require_auth
 @endpoint(
     summary="The signed-in user (an example of a guarded application route)",
     tags=["Application"],
     response=Me,
-    auth=True,
 )
-@require_auth
 def me() -> ResponseReturnValue:
-    user = g.get("user")
-    session = g.get("session")
-    return {"user": user.json if user is not None else None, "session": session}
+    identity = current()
+    user = identity.user
+    return {"user": user.json if user is not None else None, "session": identity.session}

@@ -68,7 +68,6 @@ class Operation:
     query: type[BaseModel] | None = None
     response: Any = None
     responses: Mapping[int, str] = field(default_factory=dict)
-    auth: bool = False
     description: str | None = None
     content_type: str = "application/json"
     #: The success status (201 for a creation).
@@ -194,12 +193,14 @@ def endpoint(
     query: type[BaseModel] | None = None,
     response: Any = None,
     responses: Mapping[int, str] | None = None,
-    auth: bool = False,
     description: str | None = None,
     content_type: str = "application/json",
     status: int = 200,
 ) -> Callable[[F], F]:
-    """Validate ``body``/``query`` into keyword arguments of the same names, and document the view."""
+    """Validate ``body``/``query`` into keyword arguments of the same names, and document the view.
+
+    Whether the operation needs a signed-in caller is not said here: the view's guards say it
+    (:func:`requires_identity`), and the document follows them."""
     operation = Operation(
         summary=summary,
         tags=tuple(tags),
@@ -207,7 +208,6 @@ def endpoint(
         query=query,
         response=response,
         responses=dict(responses or {}),
-        auth=auth,
         description=description,
         content_type=content_type,
         status=status,
@@ -222,12 +222,37 @@ def endpoint(
                 kwargs["query"] = parse_query(query)
             return view(*args, **kwargs)
 
-        wrapper.openapi_operation = operation  # type: ignore[attr-defined]
+        setattr(wrapper, OPERATION_ATTRIBUTE, operation)
         return cast(F, wrapper)
 
     return decorator
 
 
+#: The attribute on a view holding its :class:`Operation`.
+OPERATION_ATTRIBUTE = "openapi_operation"
+#: The attribute on a view holding its guards' kinds, outermost last (``functools.wraps`` carries it
+#: through every decorator layer, ``@endpoint``'s too).
+GUARDS_ATTRIBUTE = "access_guards"
+#: Guard kinds that refuse an anonymous caller (401): they put ``security`` in the document.
+IDENTITY_GUARDS = frozenset({"auth", "role", "permission", "session"})
+
+
+def guards_of(view: Callable[..., Any]) -> tuple[str, ...]:
+    """The kinds of the guards on ``view`` ("auth", "role", "permission", "tenant", "session")."""
+    found: tuple[str, ...] = tuple(getattr(view, GUARDS_ATTRIBUTE, ()))
+    return found
+
+
+def requires_identity(view: Callable[..., Any]) -> bool:
+    """True when a guard on ``view`` answers 401 to an anonymous caller."""
+    return any(kind in IDENTITY_GUARDS for kind in guards_of(view))
+
+
+def mark_guard(wrapper: Callable[..., Any], view: Callable[..., Any], kind: str) -> None:
+    """Record on ``wrapper`` that it guards ``view`` with a guard of ``kind``."""
+    setattr(wrapper, GUARDS_ATTRIBUTE, (*guards_of(view), kind))
+
+
 def operation_of(view: Callable[..., Any]) -> Operation | None:
-    found: Operation | None = getattr(view, "openapi_operation", None)
+    found: Operation | None = getattr(view, OPERATION_ATTRIBUTE, None)
     return found

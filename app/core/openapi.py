@@ -17,7 +17,7 @@ from apispec import APISpec
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from app.core.api import Operation, endpoint, operation_of
+from app.core.api import Operation, endpoint, operation_of, requires_identity
 from app.core.openapi_pydantic import REF, PydanticPlugin
 
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -111,7 +111,8 @@ def operation_id(path: str, method: str, endpoint: str) -> str:
     return _camel([endpoint.rsplit(".", 1)[-1]])
 
 
-def _operation(op: Operation, path: str, path_args: list[str], method: str) -> dict[str, Any]:
+def _operation(op: Operation, path: str, path_args: list[str], method: str, secured: bool) -> dict[str, Any]:
+    """One operation; ``secured`` (401 and ``security``) comes from the view's guards."""
     spec: dict[str, Any] = {"summary": op.summary, "tags": list(op.tags)}
     if op.description:
         spec["description"] = op.description
@@ -146,7 +147,7 @@ def _operation(op: Operation, path: str, path_args: list[str], method: str) -> d
     if op.body is not None and method != "get":
         wanted[413] = _STANDARD_ERRORS[413]
         wanted[415] = _STANDARD_ERRORS[415]
-    if op.auth:
+    if secured:
         wanted[401] = _STANDARD_ERRORS[401]
     if path.startswith(AUTH_PREFIX):
         wanted[429] = _STANDARD_ERRORS[429]
@@ -159,7 +160,7 @@ def _operation(op: Operation, path: str, path_args: list[str], method: str) -> d
         else:
             responses[str(status)] = {"description": description, **error}
     spec["responses"] = responses
-    if op.auth:
+    if secured:
         spec["security"] = [{"cookie": []}, {"bearer": []}]
     return spec
 
@@ -196,7 +197,7 @@ def build_document(app: Flask, base: str = "") -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
     for path, method, op, path_args, endpoint_name in operations:
-        spec_op = _operation(op, path, path_args, method)
+        spec_op = _operation(op, path, path_args, method, requires_identity(app.view_functions[endpoint_name]))
         wanted = operation_id(path, method, endpoint_name)
         unique, index = wanted, 1
         while unique in used:  # better-auth's rule for a clash: the method, then a number

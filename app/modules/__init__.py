@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
+from app.core.identity import Identity
 from app.modules.audit_contract import audit_logger
 from app.modules.guards import require_auth, require_permission, require_role, require_tenant
 
@@ -64,6 +65,17 @@ class AppModule:
     def readiness(self, app: Flask) -> tuple[bool, str]:
         """This module's own readiness check for ``/api/v1/readyz``: (ok, detail)."""
         return True, "ok"
+
+    def contribute_identity(self, identity: Identity) -> Identity:
+        """Add this module's context to the request's identity (the tenant module: the tenant).
+
+        Called by the auth bridge, the only writer of identity, once it knows who is asking; return
+        ``dataclasses.replace(identity, ...)``, never write ``g``. A refusal is not raised here: put
+        it in ``refusal`` and the guards raise it. Never called when the auth module is off."""
+        return identity
+
+    def release_request(self) -> None:
+        """Drop the per-request state this module created (registered as ``teardown_request``)."""
 
 
 @dataclass
@@ -117,7 +129,17 @@ def setup_modules(app: Flask) -> ModuleRegistry:
         module.init_app(app)
         reg.modules.append(module)
         reg.state[name] = "pending"
+    app.teardown_request(lambda _error: _release_request(reg))
     return reg
+
+
+def _release_request(reg: ModuleRegistry) -> None:
+    """Every module's ``release_request``, in reverse order; one failing never skips the others."""
+    for module in reversed(reg.modules):
+        try:
+            module.release_request()
+        except Exception:
+            log.exception("module %s failed in release_request", module.name)
 
 
 def _database_answers(app: Flask) -> bool:

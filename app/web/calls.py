@@ -74,7 +74,8 @@ def _count(endpoint_name: str, view_args: Mapping[str, Any]) -> None:
     """Count the call against the API's rate limit for that path (429 raised as ApiError)."""
     from app.modules.auth.client_ip import rate_limit_key_ip
 
-    limiter = current_app.extensions.get("auth.rate_limiter")
+    state = current_app.extensions.get("auth")
+    limiter = state.rate_limiter if state is not None else None
     if limiter is not None:
         limiter.hit(url_for(endpoint_name, **view_args), rate_limit_key_ip(g.get("client_ip") or ""))
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
+from app.core.identity import current
 from app.web import bp
 
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
@@ -93,12 +94,11 @@ def login_required(view: F) -> F:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
-        from flask import g
         from flask_login import current_user
 
         if not auth_enabled():
             abort(404)
-        if not current_user.is_authenticated or g.get("auth_source") != "cookie":
+        if not current_user.is_authenticated or current().credential != "cookie":
             target = request.full_path.rstrip("?") if request.method == "GET" else request.path
             return redirect(url_for("web.sign_in", next=safe_next(target)))
         return view(*args, **kwargs)

@@ -173,7 +173,7 @@ def test_key_permissions_are_authoritative(app: Any) -> None:
     _, reader = _server_key(app, user["id"], permissions={"project": ["read"]})
     _, bare = _server_key(app, user["id"])
     # Even if the owner's memberships would allow everything, a key only gets its own grants.
-    app.extensions["auth.member_permission_check"] = lambda permissions: True
+    app.extensions["auth"].member_permission_check = lambda identity, permissions: True
     anonymous = app.test_client()
     assert anonymous.get("/api/v1/probe/projects", headers=key_headers(reader)).status_code == 200
     response = anonymous.post("/api/v1/probe/projects", headers=key_headers(reader))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, jsonify
+from flask import Blueprint, Flask, jsonify
 
+from app.core.identity import current
 from app.modules import require_auth, require_permission, require_role
 from tests.auth.helpers import post, sign_up
 
@@ -19,7 +20,7 @@ def add_guarded_routes(app: Flask) -> Flask:
     @bp.get("/auth")
     @require_auth
     def authed() -> Any:
-        return jsonify(user=g.user.id, source=g.get("auth_source"), organization=g.get("organization_id"))
+        return jsonify(user=current().user.id, source=current().credential, organization=current().organization_id)
 
     @bp.get("/admin")
     @require_role("admin")

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from sqlalchemy import func, select
 
+from app.core.identity import bind, current
 from app.extensions import db
 from app.modules.auth import bridge as bridge_module
 from app.modules.auth.models import Account, Session, User
@@ -54,7 +55,7 @@ def test_healthy_app_passes_every_check_and_leaves_no_user(app: Flask) -> None:
 
 
 def test_bridge_registered_twice_fails(app: Flask) -> None:
-    app.before_request(app.extensions["auth.bridge"])
+    app.before_request(app.extensions["auth"].bridge)
     verdicts, code, output = run_check(app)
     assert verdicts["bridge-registered"] == "FAIL"
     assert "2 times, expected 1" in _line(output, "bridge-registered")
@@ -63,7 +64,7 @@ def test_bridge_registered_twice_fails(app: Flask) -> None:
 
 
 def test_missing_bridge_fails_registration(app: Flask) -> None:
-    app.before_request_funcs[None].remove(app.extensions["auth.bridge"])
+    app.before_request_funcs[None].remove(app.extensions["auth"].bridge)
     verdicts, code, output = run_check(app)
     assert verdicts["bridge-registered"] == "FAIL"
     assert "0 times" in _line(output, "bridge-registered")
@@ -85,10 +86,10 @@ def test_identity_leaking_between_requests_fails(app: Flask) -> None:
     remembered: dict[str, Any] = {}  # the bug docs/architecture.md warns about: state shared between requests
 
     def leaky_hook() -> None:
-        if g.get("user") is not None:
-            remembered["user"] = g.user
-        elif "user" in remembered:
-            g.user = remembered["user"]
+        if current().user is not None:
+            remembered["identity"] = current()
+        elif "identity" in remembered:
+            bind(remembered["identity"])
 
     app.before_request(leaky_hook)
     verdicts, code, output = run_check(app)

@@ -1,4 +1,4 @@
-"""The bridge resolves identity into ``g``; the guards decide; nothing leaks between requests."""
+"""The bridge resolves the request's Identity; the guards decide; nothing leaks between requests."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import threading
 from typing import Any
 
 import pytest
-from flask import Flask, g, jsonify
+from flask import Flask, jsonify
 from flask_login import current_user
 
+from app.core.identity import current
 from app.modules import require_auth, require_permission, require_role
 from app.modules.auth.bridge import is_skipped, normalize_path
 from tests.auth.helpers import bearer, sign_up
@@ -19,10 +20,10 @@ def _add_probe_routes(app: Flask) -> None:
     @app.get("/probe/state")
     def state() -> Any:
         return jsonify(
-            user=g.user.id if g.user else None,
-            session=g.session["id"] if g.session else None,
-            permissions=sorted(g.permissions),
-            organization=g.organization_id,
+            user=current().user.id if current().user else None,
+            session=current().session["id"] if current().session else None,
+            permissions=sorted(current().permissions),
+            organization=current().organization_id,
             login=current_user.get_id() if current_user.is_authenticated else None,
         )
 
@@ -156,7 +157,7 @@ def test_bridge_registered_once(app: Flask) -> None:
 
 
 def test_no_leak_when_requests_share_an_app_context(probe_app: Flask) -> None:
-    """Scripts and tests may push one app context around several requests: g must still reset."""
+    """Scripts and tests may push one app context around several requests: identity must still reset."""
     token = sign_up(probe_app.test_client(), "a@example.com")["token"]
     with probe_app.app_context():
         client = probe_app.test_client()

@@ -6,9 +6,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient
 
+from app.core.identity import current
 from app.extensions import db
 from app.modules.auth.identity import resolve_identity
 from app.modules.auth.models import utcnow
@@ -290,7 +291,7 @@ def _context_of(app: Flask, client: FlaskClient) -> str | None:
     assert cookie is not None
     with app.test_request_context("/api/v1/me", headers={"Cookie": f"{SESSION_COOKIE}={cookie.value}"}):
         resolve_identity()
-        value: str | None = g.organization_id
+        value: str | None = current().organization_id
         return value
 
 

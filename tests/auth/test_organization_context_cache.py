@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask, g, jsonify
+from flask import Flask, jsonify
 
+from app.core.identity import current
 from app.modules.auth.crypto import hash_token
 from app.modules.auth.sessions import CACHE_PREFIX
 from tests.auth.helpers import post, sign_up
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.redis
 def _probe(app: Flask) -> Flask:
     @app.get("/probe/org")
     def probe() -> Any:
-        return jsonify(organization=g.organization_id)
+        return jsonify(organization=current().organization_id)
 
     return app
 

@@ -157,7 +157,7 @@ def test_unknown_email_costs_one_password_verification(
 ) -> None:
     """No enumeration by timing: both branches spend exactly one argon2 verification."""
     sign_up(client, "a@example.com")
-    hasher = app.extensions["auth.hasher"]
+    hasher = app.extensions["auth"].hasher
     calls: list[str] = []
     real = hasher._argon2
 

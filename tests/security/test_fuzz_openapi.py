@@ -42,6 +42,7 @@ APP_SETTINGS = {
     "AUTH__MAGIC_LINK__ENABLED": "true",
     "AUTH__EMAIL_OTP__ENABLED": "true",
     "AUTH__TWO_FACTOR__OTP_ENABLED": "true",
+    "AUTH__ORGANIZATION__TEAMS__ENABLED": "true",
 }
 
 

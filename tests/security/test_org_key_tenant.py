@@ -1,7 +1,7 @@
 """An organization-scoped API key must be admitted to its own tenant (and only to it).
 
 The tenant resolver looks for the key's organization under ``organizationId``/``organization_id``
-in ``g.api_key``, but the api-key plugin's ``key_json`` names it ``referenceId`` (with
+in the request's API key (once ``g.api_key``), but the api-key plugin's ``key_json`` names it ``referenceId`` (with
 ``configId == "organization"``). The key's organization is therefore never recognised: the
 resolver falls back to ``member_role(<key id>, org)``, so an organization key gets 400
 TENANT_REQUIRED on its own organization and 403 with ``X-Tenant-ID`` of its own organization.

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app import ConfigError
+from app.core.identity import Identity, bind, current
 from app.extensions import db
 from app.modules import require_tenant
 from app.modules.example.models import Project
@@ -135,12 +136,12 @@ def test_no_tenant_answers_tenant_required(tenant_app: Flask) -> None:
 
 def test_the_orm_refuses_writes_into_another_tenant(tenant_app: Flask, two_tenants: dict[str, Any]) -> None:
     with tenant_app.test_request_context("/"):
-        g.tenant = Tenant(two_tenants["org_a"], "session", "owner")
+        bind(Identity(tenant=Tenant(two_tenants["org_a"], "session", "owner")))
         db.session.add(Project(id="x1", name="smuggled", organization_id=two_tenants["org_b"]))
         with pytest.raises(TenantScopeError):
             db.session.flush()
         db.session.rollback()
-        g.tenant = None
+        bind(Identity())
         assert db.session.scalars(select(Project)).all() == []  # no tenant: nothing visible
         db.session.add(Project(id="x2", name="orphan"))
         with pytest.raises(TenantScopeError):
@@ -165,7 +166,7 @@ def test_module_off_filters_nothing_and_require_tenant_passes(make_app: Any) -> 
     app = make_app()  # MODULES__TENANT off
     guarded = require_tenant(lambda: "passed")
     with app.test_request_context("/"):
-        assert g.get("tenant") is None
+        assert current().tenant is None
         assert guarded() == "passed"
         db.session.add(Project(id="p1", name="plain"))
         db.session.commit()

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, g
+from flask import Flask
 from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
+from app.core.identity import Identity, bind
 from app.extensions import db
 from app.modules.tenant import tenant_unscoped
 from app.modules.tenant.resolver import Tenant
@@ -63,7 +64,7 @@ def test_raw_sql_only_sees_the_tenant(make_app: Any, app_role_url: str) -> None:
 
     raw = text('SELECT name FROM project ORDER BY name')
     with app.test_request_context("/"):
-        g.tenant = Tenant(org_a, "session", "owner")
+        bind(Identity(tenant=Tenant(org_a, "session", "owner")))
         apply_rls()
         assert db.session.execute(raw).scalars().all() == ["alpha"]
         db.session.rollback()  # a new transaction sets the tenant again
@@ -74,7 +75,7 @@ def test_raw_sql_only_sees_the_tenant(make_app: Any, app_role_url: str) -> None:
             db.session.execute(forged, {"org": org_b})
         db.session.rollback()
 
-        g.tenant = None
+        bind(Identity())
         apply_rls()
         assert db.session.execute(raw).scalars().all() == []
         with tenant_unscoped("test: an admin job sees every tenant"):

@@ -11,16 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.extensions import db
 from app.modules.audit.query import Filters, InvalidCursor, encode_cursor, newest_first, to_json
-from app.modules.guards import current_policy
+from app.modules.guards import current_policy, require_auth
 
 bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit")
 
@@ -69,28 +70,23 @@ class AuditPage(ApiModel):
 def _readable_organization() -> str | None:
     """None: every organization (a platform admin); else the one organization the caller may read."""
     policy = current_policy()
-    try:
-        policy.check_roles(("admin",))
+    if policy.holds_role(("admin",)):
         return None
-    except ApiError as error:
-        if error.status != 403:
-            raise
     policy.check_permissions({"audit": ["read"]})
-    tenant = g.get("tenant")
-    organization_id: str | None = tenant.id if tenant is not None else g.get("organization_id")
+    organization_id = current().organization()
     if not organization_id:
         raise ApiError(403, "FORBIDDEN", "Reading the audit log needs an organization (or the admin role)")
     return organization_id
 
 
 @bp.get("")
+@require_auth
 @endpoint(
     summary="List audit entries, newest first",
     tags=["Audit"],
     query=AuditQuery,
     response=AuditPage,
     responses={403: "Neither a platform admin nor holding audit:read in the organization"},
-    auth=True,
 )
 def list_entries(query: AuditQuery) -> ResponseReturnValue:
     scope = _readable_organization()

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask, g, request
 from flask_login import LoginManager
 
+from app.core.identity import current
 from app.modules import AppModule
 
 #: better-auth plugins, each a package here with ``init_app(app)``; set up in this order.
@@ -23,12 +24,16 @@ class AuthModule(AppModule):
         from app.modules.auth.cli import auth_cli
         from app.modules.auth.client_ip import client_ip
         from app.modules.auth.importer.cli import import_cli
+        from app.modules.auth.lockout import AccountLockout
         from app.modules.auth.mail import init_mailer
+        from app.modules.auth.origin import TrustedOrigins
         from app.modules.auth.passwords import PasswordHasher
         from app.modules.auth.policy import SessionPolicy
-        from app.modules.auth.protection import init_protection
+        from app.modules.auth.protection import FORM_CSRF_PATHS, check_redirect, init_protection
+        from app.modules.auth.ratelimit import RateLimiter
         from app.modules.auth.reference import bp as reference_bp
         from app.modules.auth.routes import bp
+        from app.modules.auth.state import AuthState
 
         settings = app.config["SETTINGS"]
         trusted_proxies = settings.auth.trusted_proxies
@@ -38,17 +43,19 @@ class AuthModule(AppModule):
             # Only through AUTH__TRUSTED_PROXIES proxies is X-Forwarded-For believed (OWASP).
             g.client_ip = client_ip(request, trusted_proxies)
 
+        app.extensions["auth"] = AuthState(
+            hasher=PasswordHasher(settings.auth.argon2),
+            mail_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="auth-mail"),
+            rate_limiter=RateLimiter.for_app(app),
+            lockout=AccountLockout.for_app(app),
+            trusted_origins=TrustedOrigins.for_app(app),
+            check_redirect=check_redirect,
+            form_csrf_paths=set(FORM_CSRF_PATHS),
+        )
         init_bridge(app)
-        app.extensions["auth.hasher"] = PasswordHasher(settings.auth.argon2)
         app.extensions["access_policy"] = SessionPolicy()
-        app.extensions["auth.mail_executor"] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="auth-mail")
         init_mailer(app)
         init_protection(app)
-        app.extensions["auth.credential_resolvers"] = []
-        app.extensions["auth.context_hooks"] = []
-        app.extensions["auth.sign_in_hooks"] = []
-        app.extensions["auth.get_session_hooks"] = []
-        app.extensions["auth.session_columns"] = {}
         for plugin in PLUGINS:
             importlib.import_module(f"app.modules.auth.{plugin}").init_app(app)
         app.register_blueprint(bp)
@@ -58,8 +65,7 @@ class AuthModule(AppModule):
 
         login = LoginManager()
         login.init_app(app)
-        login.request_loader(lambda _request: g.get("user"))
-        app.extensions["auth"] = self
+        login.request_loader(lambda _request: current().user)
 
     def on_ready(self, app: Flask) -> None:
         from app.modules.auth.bootstrap import bootstrap_admin
@@ -75,9 +81,10 @@ class AuthModule(AppModule):
         from app.modules.auth.revocation import stop_listener
 
         listening = stop_listener(app) | close_journal(app)  # both run: | does not short-circuit
-        executor: ThreadPoolExecutor | None = app.extensions.get("auth.mail_executor")
-        if executor is None:
+        state = app.extensions.get("auth")
+        if state is None:
             return listening
+        executor: ThreadPoolExecutor = state.mail_executor
         started = bool(executor._threads)  # threads start with the first mail: none, nothing to close
         executor.shutdown(wait=True)  # mails accepted before shutdown are still sent
         return started or listening

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.models import Account, User, utcnow
 from app.modules.auth.passwords import PasswordHasher, check_password_length
+from app.modules.auth.state import auth_state
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def bootstrap_admin(app: Flask) -> bool:
     if db.session.scalar(select(User.id).where(User.email == email)):
         return False
     check_password_length(password, settings.auth.min_password_length, settings.auth.max_password_length)
-    hasher: PasswordHasher = app.extensions["auth.hasher"]
+    hasher: PasswordHasher = auth_state(app).hasher
     password_hash = hasher.hash(password)  # before the INSERT: no lock is held while argon2 runs
     now = utcnow()
     user = User(

@@ -1,4 +1,5 @@
-"""The bridge: one ``before_request`` that turns the request's credentials into ``g``.
+"""The bridge: one ``before_request`` that turns the request's credentials into the request's
+:class:`~app.core.identity.Identity`, and one ``teardown_request`` that releases it.
 
 It resolves, it never decides: a failure is logged and the request goes on anonymous; the guards
 (``require_auth`` and friends) are what refuse. It skips the probes, the metrics and the auth routes
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, g, request
+from flask import Flask, request
 
+from app.core.identity import release
 from app.modules.auth.identity import reset_identity, resolve_identity
+from app.modules.auth.state import auth_state
 
 AUTH_PREFIX = "/api/v1/auth"
 SKIPPED = frozenset({"/metrics", "/api/v1/healthz", "/api/v1/livez", "/api/v1/readyz"})
@@ -36,15 +39,15 @@ def is_skipped(path: str) -> bool:
 def bridge() -> None:
     # Start from nothing, even when a caller shares one app context across requests (tests,
     # scripts): what a previous request resolved must never answer for this one.
-    if is_skipped(request.path):
-        reset_identity()
-    else:
-        g.auth_resolved = False  # resolve_identity starts from a clean g itself
+    reset_identity()
+    if not is_skipped(request.path):
         resolve_identity()
 
 
 def init_bridge(app: Flask) -> None:
-    if app.extensions.get("auth.bridge"):
+    state = auth_state(app)
+    if state.bridge is not None:
         raise RuntimeError("the auth bridge is already registered on this app")
     app.before_request(bridge)
-    app.extensions["auth.bridge"] = bridge
+    app.teardown_request(release)  # identity ends with its request, not at the start of the next
+    state.bridge = bridge

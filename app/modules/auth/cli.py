@@ -17,9 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import click
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask.testing import FlaskClient
+
+from app.core.identity import current
 
 auth_cli = AppGroup("auth", help="Auth module commands.")
 
@@ -36,8 +38,8 @@ SKIPPED_VARIANTS = (
     "//api/v1/auth//sign-in/email/",
 )
 RESOLVED_VARIANTS = ("/api/v1/me", "/api/v1/me/", "//api/v1/me", "/api/v1/authx", "/api/v1/healthzz", "/")
-#: What the bridge puts in ``g``; an anonymous request must see every one of them empty.
-IDENTITY_FIELDS = ("user", "session", "auth_session", "api_key", "organization_id")
+#: What the bridge binds into the identity; an anonymous request must see every one of them empty.
+IDENTITY_FIELDS = ("user", "session", "resolved", "api_key", "organization_id", "tenant")
 ME_PATH = "/api/v1/me"
 AUTH = "/api/v1/auth"
 
@@ -60,13 +62,14 @@ class CheckFailed(Exception):
 
 def check_bridge_registered(app: Flask) -> str:
     """Exactly one bridge: twice means every request resolves twice, zero means no identity at all."""
-    bridge = app.extensions.get("auth.bridge")
+    state = app.extensions.get("auth")
+    bridge = state.bridge if state is not None else None
     if bridge is None:
-        raise CheckFailed('app.extensions["auth.bridge"] is not set')
+        raise CheckFailed('app.extensions["auth"].bridge is not set')
     count = app.before_request_funcs.get(None, []).count(bridge)
     if count != 1:
         raise CheckFailed(f"the bridge is in app.before_request_funcs[None] {count} times, expected 1")
-    return 'app.extensions["auth.bridge"] set, once in before_request_funcs[None]'
+    return 'app.extensions["auth"].bridge set, once in before_request_funcs[None]'
 
 
 def check_exclusions() -> str:
@@ -178,20 +181,24 @@ def check_cookie_round_trip(app: Flask) -> str:
 
 
 def check_fresh_state(app: Flask) -> str:
-    """A signed-in request then an anonymous one: the second must start from an empty identity."""
+    """A signed-in request then an anonymous one: the first's identity is released when it ends
+    (``teardown_request``) and the second starts from an empty identity."""
     with _signed_in(app) as (browser, base, _email, _token):
         with browser:
-            _expect(browser.get(ME_PATH, base_url=base), 200, f"{ME_PATH} signed in")
-            if g.get("user") is None:
-                raise CheckFailed("the signed-in request resolved no identity into g")
+            me = _expect(browser.get(ME_PATH, base_url=base), 200, f"{ME_PATH} signed in")
+            if not (me.get("user") or {}).get("id"):
+                raise CheckFailed("the signed-in request resolved no identity")
+            if current().user is not None:
+                raise CheckFailed("the signed-in request's identity outlived it (not released at teardown)")
         with app.test_client() as anonymous:
             _expect(anonymous.get(ME_PATH, base_url=base), 401, f"anonymous {ME_PATH}")
-            leaked = [name for name in IDENTITY_FIELDS if g.get(name) is not None]
-            if g.get("permissions"):
+            identity = current()
+            leaked = [name for name in IDENTITY_FIELDS if getattr(identity, name) is not None]
+            if identity.permissions:
                 leaked.append("permissions")
             if leaked:
-                raise CheckFailed(f"the anonymous request after a signed-in one sees g.{', g.'.join(leaked)}")
-    return "an anonymous request right after a signed-in one sees no identity (401, empty g)"
+                raise CheckFailed(f"the anonymous request after a signed-in one sees {', '.join(leaked)}")
+    return "an anonymous request right after a signed-in one sees no identity (401, anonymous)"
 
 
 def check_guards(app: Flask) -> str:

@@ -38,6 +38,7 @@ from app.modules.auth.models import Account, Session, User, utcnow
 from app.modules.auth.routes.common import banned_user, json_response, start_session, user_body, with_session_cookie
 from app.modules.auth.serializers import session_json
 from app.modules.auth.sessions import invalidate_user, revoke_by_hash, revoke_user_sessions
+from app.modules.auth.state import auth_state
 
 __all__ = [
     "AddressLimiter",
@@ -152,7 +153,7 @@ def sign_in(user: User, *, method: str, remember_me: bool = True, multi_factor: 
         raise banned_user()
     if not multi_factor:
         body = SimpleNamespace(remember_me=remember_me, first_factor=method)
-        for hook in current_app.extensions.get("auth.sign_in_hooks", ()):
+        for hook in auth_state().sign_in_hooks:
             taken_over: Response | None = hook(user, body)
             if taken_over is not None:
                 db.session.commit()

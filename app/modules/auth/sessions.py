@@ -36,6 +36,7 @@ from app.modules.auth.crypto import generate_id, hash_token
 from app.modules.auth.models import Session, User, utcnow
 from app.modules.auth.revocation import RevocationState, known_epoch, note, revocation_state
 from app.modules.auth.serializers import iso, session_json, user_json
+from app.modules.auth.state import auth_state
 
 log = logging.getLogger(__name__)
 
@@ -158,13 +159,14 @@ def _load_statement() -> tuple[Select[Any], list[str]]:
     """Session, user and the plugins' extra columns in one statement, built once per app.
 
     Plugins add what every request would otherwise look up again as scalar subqueries
-    (``app.extensions["auth.session_columns"]``: name -> expression factory; the organization
+    (``AuthState.session_columns``: name -> expression factory; the organization
     plugin: the default organization), so a database lookup stays one round trip. The values are
     cached with the entry; whatever changes them must invalidate the user's sessions.
     """
-    cached: tuple[Select[Any], list[str]] | None = current_app.extensions.get("auth.session_statement")
+    state = auth_state()
+    cached: tuple[Select[Any], list[str]] | None = state.session_statement
     if cached is None:
-        columns: dict[str, Callable[[], Any]] = current_app.extensions.get("auth.session_columns", {})
+        columns: dict[str, Callable[[], Any]] = state.session_columns
         names = list(columns)
         stmt = (
             select(Session, User, *(columns[name]().label(name) for name in names))
@@ -172,7 +174,7 @@ def _load_statement() -> tuple[Select[Any], list[str]]:
             .where(Session.token == bindparam("token_hash"))
         )
         cached = (stmt, names)
-        current_app.extensions["auth.session_statement"] = cached
+        state.session_statement = cached
     return cached
 
 

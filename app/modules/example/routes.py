@@ -15,13 +15,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from flask import Blueprint, g
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 from sqlalchemy import delete, select
 
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.extensions import db
 from app.modules import audit_logger, require_auth, require_permission, require_tenant
 from app.modules.example.models import Project
@@ -92,32 +93,38 @@ def _get(project_id: str) -> Project:
     return project
 
 
+def _caller_id() -> str | None:
+    user = current().user
+    return user.id if user is not None else None
+
+
 def _log(action: str, project_id: str, details: dict[str, Any] | None = None) -> None:
-    tenant = g.get("tenant")
-    audit_logger.log_async(actor_id=g.user.id if g.get("user") else None, action=action, resource_type="project",
+    identity = current()
+    tenant = identity.tenant
+    audit_logger.log_async(actor_id=identity.user.id if identity.user else None, action=action, resource_type="project",
                            resource_id=project_id, details=details,
                            organization_id=tenant.id if tenant is not None else None)
 
 
 @bp.get("/projects")
-@endpoint(summary="The tenant's projects", tags=TAGS, response=ProjectList, auth=True,
-          responses={400: "No tenant", 403: "Role lacks project:read"})
 @require_auth
 @require_tenant
 @require_permission({"project": ["read"]})
+@endpoint(summary="The tenant's projects", tags=TAGS, response=ProjectList,
+          responses={400: "No tenant", 403: "Role lacks project:read"})
 def list_projects() -> ResponseReturnValue:
     rows = db.session.scalars(select(Project).order_by(Project.created_at, Project.id)).all()
     return {"projects": [_json(p) for p in rows]}
 
 
 @bp.post("/projects")
-@endpoint(summary="Create a project in the tenant", tags=TAGS, body=ProjectIn, response=ProjectOut, auth=True,
-          status=201, responses={400: "No tenant", 403: "Role lacks project:create"})
 @require_auth
 @require_tenant
 @require_permission({"project": ["create"]})
+@endpoint(summary="Create a project in the tenant", tags=TAGS, body=ProjectIn, response=ProjectOut,
+          status=201, responses={400: "No tenant", 403: "Role lacks project:create"})
 def create_project(body: ProjectIn) -> ResponseReturnValue:
-    project = Project(id=uuid.uuid4().hex, name=body.name, description=body.description, created_by=g.user.id)
+    project = Project(id=uuid.uuid4().hex, name=body.name, description=body.description, created_by=_caller_id())
     db.session.add(project)
     db.session.commit()
     _log("project.create", project.id, {"name": project.name})
@@ -125,21 +132,21 @@ def create_project(body: ProjectIn) -> ResponseReturnValue:
 
 
 @bp.get("/projects/<project_id>")
-@endpoint(summary="One of the tenant's projects", tags=TAGS, response=ProjectOut, auth=True,
-          responses={404: "No such project in this tenant"})
 @require_auth
 @require_tenant
 @require_permission({"project": ["read"]})
+@endpoint(summary="One of the tenant's projects", tags=TAGS, response=ProjectOut,
+          responses={404: "No such project in this tenant"})
 def get_project(project_id: str) -> ResponseReturnValue:
     return _json(_get(project_id))
 
 
 @bp.patch("/projects/<project_id>")
-@endpoint(summary="Update one of the tenant's projects", tags=TAGS, body=ProjectPatch, response=ProjectOut,
-          auth=True, responses={403: "Role lacks project:update", 404: "No such project in this tenant"})
 @require_auth
 @require_tenant
 @require_permission({"project": ["update"]})
+@endpoint(summary="Update one of the tenant's projects", tags=TAGS, body=ProjectPatch, response=ProjectOut,
+          responses={403: "Role lacks project:update", 404: "No such project in this tenant"})
 def update_project(project_id: str, body: ProjectPatch) -> ResponseReturnValue:
     project = _get(project_id)
     if "name" in body.model_fields_set and body.name is not None:
@@ -152,11 +159,11 @@ def update_project(project_id: str, body: ProjectPatch) -> ResponseReturnValue:
 
 
 @bp.delete("/projects/<project_id>")
-@endpoint(summary="Delete one of the tenant's projects", tags=TAGS, response=Deleted, auth=True,
-          responses={403: "Role lacks project:delete", 404: "No such project in this tenant"})
 @require_auth
 @require_tenant
 @require_permission({"project": ["delete"]})
+@endpoint(summary="Delete one of the tenant's projects", tags=TAGS, response=Deleted,
+          responses={403: "Role lacks project:delete", 404: "No such project in this tenant"})
 def delete_project(project_id: str) -> ResponseReturnValue:
     project = _get(project_id)
     db.session.delete(project)
@@ -166,11 +173,11 @@ def delete_project(project_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/projects/bulk-delete")
-@endpoint(summary="Delete several of the tenant's projects by id (others' ids are ignored)", tags=TAGS,
-          body=BulkDeleteIn, response=Deleted, auth=True, responses={403: "Role lacks project:delete"})
 @require_auth
 @require_tenant
 @require_permission({"project": ["delete"]})
+@endpoint(summary="Delete several of the tenant's projects by id (others' ids are ignored)", tags=TAGS,
+          body=BulkDeleteIn, response=Deleted, responses={403: "Role lacks project:delete"})
 def bulk_delete_projects(body: BulkDeleteIn) -> ResponseReturnValue:
     result = db.session.execute(
         delete(Project).where(Project.id.in_(body.ids)).execution_options(synchronize_session=False)

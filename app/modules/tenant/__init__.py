@@ -1,8 +1,9 @@
-"""The tenant module: the organization as tenant, resolved per request into ``g.tenant``.
+"""The tenant module: the organization as tenant, added per request to ``Identity.tenant``.
 
-``init_app`` reads ``MODULES__TENANT__*``, resolves each request's tenant after the auth bridge
-(:mod:`.resolver`), and switches on the ORM tenant filter of :class:`TenantScoped` models
-(:mod:`.scoping`) and, on PostgreSQL when asked, the row-level-security setting (:mod:`.rls`).
+``init_app`` reads ``MODULES__TENANT__*``; each request's tenant is resolved by the auth bridge
+through this module's ``contribute_identity`` (:mod:`.resolver`); the ORM tenant filter of
+:class:`TenantScoped` models (:mod:`.scoping`) and, on PostgreSQL when asked, the
+row-level-security setting (:mod:`.rls`) follow it.
 Importable whatever the toggle: ``TenantScoped`` filters nothing and ``require_tenant`` passes when
 the module is off.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from app.core.identity import Identity
 from app.core.settings import section
 from app.modules import AppModule
 from app.modules.tenant.guards import current_tenant, require_tenant
@@ -45,10 +47,15 @@ class TenantModule(AppModule):
         from app.modules.tenant import rls  # noqa: F401 - registers the per-transaction hook
         from app.modules.tenant.resolver import tenant_before_request
 
-        if "auth" not in app.extensions and "auth.bridge" not in app.extensions:
+        if "auth" not in app.extensions:
             raise RuntimeError("the tenant module needs the auth module (the tenant is an organization)")
         app.extensions["tenant"] = TenantState(section(app, TenantSettings))
         app.before_request(tenant_before_request)
+
+    def contribute_identity(self, identity: Identity) -> Identity:
+        from app.modules.tenant.resolver import contribute_tenant
+
+        return contribute_tenant(identity)
 
 
 module = TenantModule()

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import g
-
+from app.core.identity import Tenant, current
 from app.modules.guards import require_tenant
 
 __all__ = ["current_tenant", "require_tenant"]
@@ -15,6 +14,6 @@ __all__ = ["current_tenant", "require_tenant"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def current_tenant() -> Any:
-    """``g.tenant`` (a :class:`~app.modules.tenant.resolver.Tenant`), or None (none, or module off)."""
-    return g.get("tenant")
+def current_tenant() -> Tenant | None:
+    """The identity's tenant, or None (none, or module off)."""
+    return current().tenant

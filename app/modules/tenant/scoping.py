@@ -1,4 +1,4 @@
-"""Tenant isolation in the ORM: every query on a :class:`TenantScoped` model sees only ``g.tenant``.
+"""Tenant isolation in the ORM: every query on a :class:`TenantScoped` model sees only the identity's tenant.
 
 OWASP ASVS V4.2.1 / OWASP Multi-Tenant Security Cheat Sheet ("enforce tenant context at the data
 layer"): route code cannot forget the filter, because it is not route code's job. A
@@ -19,9 +19,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context
 from sqlalchemy import ForeignKey, String, event, false, inspect
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
+
+from app.core.identity import current
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ def scoping_active() -> bool:
 
 
 def current_tenant_id() -> str | None:
-    tenant = g.get("tenant") if has_app_context() else None
+    tenant = current().tenant
     return tenant.id if tenant is not None else None
 
 

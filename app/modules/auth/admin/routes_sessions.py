@@ -33,7 +33,7 @@ from app.modules.auth.cookies import (
 )
 from app.modules.auth.crypto import hash_token
 from app.modules.auth.models import Session, utcnow
-from app.modules.auth.routes.common import bp, client_ip, json_response, require_session
+from app.modules.auth.routes.common import bp, client_ip, json_response, require_session, session_guard
 from app.modules.auth.serializers import session_json, user_json
 from app.modules.auth.sessions import create_session, resolve_token, revoke_by_hash, revoke_user_sessions
 
@@ -46,7 +46,8 @@ NO_ADMIN_SESSION = ApiError(400, "FAILED_TO_FIND_ADMIN_SESSION", "Failed to find
 
 @bp.post("/admin/list-user-sessions", endpoint="admin_list_user_sessions")
 @endpoint(summary="A user's live sessions (tokens replaced by opaque handles)", tags=TAGS, body=s.UserIdBody,
-          response=s.SessionList, responses={403: "Not allowed to list sessions"}, auth=True)
+          response=s.SessionList, responses={403: "Not allowed to list sessions"})
+@session_guard
 def list_user_sessions(body: s.UserIdBody) -> ResponseReturnValue:
     authorize({"session": ["list"]}, forbidden("YOU_ARE_NOT_ALLOWED_TO_LIST_USERS_SESSIONS",
                                                "You are not allowed to list users sessions"))
@@ -57,7 +58,8 @@ def list_user_sessions(body: s.UserIdBody) -> ResponseReturnValue:
 
 @bp.post("/admin/revoke-user-session", endpoint="admin_revoke_user_session")
 @endpoint(summary="End one session, by its handle (or token)", tags=TAGS, body=s.RevokeUserSessionBody,
-          response=s.SuccessOut, responses={403: "Not allowed to revoke sessions"}, auth=True)
+          response=s.SuccessOut, responses={403: "Not allowed to revoke sessions"})
+@session_guard
 def revoke_user_session(body: s.RevokeUserSessionBody) -> ResponseReturnValue:
     _, actor = authorize({"session": ["revoke"]}, REVOKE)
     row = db.session.scalar(
@@ -73,7 +75,8 @@ def revoke_user_session(body: s.RevokeUserSessionBody) -> ResponseReturnValue:
 
 @bp.post("/admin/revoke-user-sessions", endpoint="admin_revoke_user_sessions")
 @endpoint(summary="End every session of a user", tags=TAGS, body=s.UserIdBody, response=s.SuccessOut,
-          responses={403: "Not allowed to revoke sessions"}, auth=True)
+          responses={403: "Not allowed to revoke sessions"})
+@session_guard
 def revoke_user_sessions_route(body: s.UserIdBody) -> ResponseReturnValue:
     _, actor = authorize({"session": ["revoke"]}, REVOKE)
     count = revoke_user_sessions(body.user_id)
@@ -86,7 +89,8 @@ def revoke_user_sessions_route(body: s.UserIdBody) -> ResponseReturnValue:
 @bp.post("/admin/impersonate-user", endpoint="admin_impersonate_user")
 @endpoint(summary="Act as another user for an hour; the admin session is kept aside", tags=TAGS,
           body=s.UserIdBody, response=s.SessionAndUserResponse,
-          responses={403: "Not allowed, or the target is an admin", 404: "User not found"}, auth=True)
+          responses={403: "Not allowed, or the target is an admin", 404: "User not found"})
+@session_guard
 def impersonate_user(body: s.UserIdBody) -> ResponseReturnValue:
     resolved, actor = authorize({"user": ["impersonate"]}, IMPERSONATE)
     if resolved.session.get("impersonatedBy"):
@@ -112,7 +116,8 @@ def impersonate_user(body: s.UserIdBody) -> ResponseReturnValue:
 
 @bp.post("/admin/stop-impersonating", endpoint="admin_stop_impersonating")
 @endpoint(summary="End the impersonation and return to the admin session", tags=TAGS,
-          response=s.SessionAndUserResponse, responses={400: "Not impersonating"}, auth=True)
+          response=s.SessionAndUserResponse, responses={400: "Not impersonating"})
+@session_guard
 def stop_impersonating() -> ResponseReturnValue:
     resolved = require_session()
     admin_id = resolved.session.get("impersonatedBy")

@@ -22,7 +22,7 @@ from app.modules.auth.admin import service
 from app.modules.auth.admin.access import has_permission
 from app.modules.auth.admin.user_data import BAN_FIELDS, COLUMNS, EMAIL_FIELDS, coerce, condition
 from app.modules.auth.models import User, utcnow
-from app.modules.auth.routes.common import bp, current_user_row, json_response, require_session
+from app.modules.auth.routes.common import bp, current_user_row, json_response, require_session, session_guard
 from app.modules.auth.schemas import Email, UserOut
 from app.modules.auth.serializers import user_json
 from app.modules.auth.sessions import ResolvedSession, invalidate_user, revoke_user_sessions
@@ -71,7 +71,8 @@ def _audit(actor: User, action: str, target: str, **details: object) -> None:
 @bp.post("/admin/create-user", endpoint="admin_create_user")
 @endpoint(summary="Create a user (with a password, role and fields)", tags=TAGS, body=s.CreateUserBody,
           response=s.UserResponse, responses={400: "Invalid email, role or field; user exists",
-                                              403: "Not allowed to create users"}, auth=True)
+                                              403: "Not allowed to create users"})
+@session_guard
 def create_user(body: s.CreateUserBody) -> ResponseReturnValue:
     _, actor = authorize({"user": ["create"]}, forbidden("YOU_ARE_NOT_ALLOWED_TO_CREATE_USERS",
                                                          "You are not allowed to create users"))
@@ -99,7 +100,8 @@ def create_user(body: s.CreateUserBody) -> ResponseReturnValue:
 
 @bp.get("/admin/list-users", endpoint="admin_list_users")
 @endpoint(summary="List users: search, filter, sort, paginate", tags=TAGS, query=s.ListUsersQuery,
-          response=s.UserList, responses={403: "Not allowed to list users"}, auth=True)
+          response=s.UserList, responses={403: "Not allowed to list users"})
+@session_guard
 def list_users(query: s.ListUsersQuery) -> ResponseReturnValue:
     authorize({"user": ["list"]}, forbidden("YOU_ARE_NOT_ALLOWED_TO_LIST_USERS", "You are not allowed to list users"))
     conditions = []
@@ -131,7 +133,8 @@ def list_users(query: s.ListUsersQuery) -> ResponseReturnValue:
 
 @bp.get("/admin/get-user", endpoint="admin_get_user")
 @endpoint(summary="One user (a bare user object, as better-auth)", tags=TAGS, query=s.GetUserQuery,
-          response=UserOut, responses={403: "Not allowed to get users", 404: "User not found"}, auth=True)
+          response=UserOut, responses={403: "Not allowed to get users", 404: "User not found"})
+@session_guard
 def get_user(query: s.GetUserQuery) -> ResponseReturnValue:
     authorize({"user": ["get"]}, forbidden("YOU_ARE_NOT_ALLOWED_TO_GET_USER", "You are not allowed to get user"))
     return json_response(user_json(service.find_user(query.id)))
@@ -140,7 +143,8 @@ def get_user(query: s.GetUserQuery) -> ResponseReturnValue:
 @bp.post("/admin/update-user", endpoint="admin_update_user")
 @endpoint(summary="Update a user's fields (a bare user object, as better-auth)", tags=TAGS, body=s.UpdateUserBody,
           response=UserOut, responses={400: "No data, a field that cannot be set, or an invalid value",
-                                       403: "Not allowed", 404: "User not found"}, auth=True)
+                                       403: "Not allowed", 404: "User not found"})
+@session_guard
 def update_user(body: s.UpdateUserBody) -> ResponseReturnValue:
     _, actor = authorize({"user": ["update"]}, forbidden("YOU_ARE_NOT_ALLOWED_TO_UPDATE_USERS",
                                                          "You are not allowed to update users"))
@@ -187,7 +191,8 @@ def update_user(body: s.UpdateUserBody) -> ResponseReturnValue:
 @bp.post("/admin/set-role", endpoint="admin_set_role")
 @endpoint(summary="Set a user's role(s); only roles that exist", tags=TAGS, body=s.SetRoleBody,
           response=s.UserResponse, responses={400: "Role does not exist", 403: "Not allowed to change roles",
-                                              404: "User not found"}, auth=True)
+                                              404: "User not found"})
+@session_guard
 def set_role(body: s.SetRoleBody) -> ResponseReturnValue:
     _, actor = authorize({"user": ["set-role"]}, CHANGE_ROLE)
     role = service.role_value(body.role)
@@ -202,7 +207,8 @@ def set_role(body: s.SetRoleBody) -> ResponseReturnValue:
 @bp.post("/admin/ban-user", endpoint="admin_ban_user")
 @endpoint(summary="Ban a user: their sessions end at once", tags=TAGS, body=s.BanUserBody,
           response=s.UserResponse, responses={400: "You cannot ban yourself", 403: "Not allowed to ban users",
-                                              404: "User not found"}, auth=True)
+                                              404: "User not found"})
+@session_guard
 def ban_user(body: s.BanUserBody) -> ResponseReturnValue:
     _, actor = authorize({"user": ["ban"]}, BAN_USERS)
     user = service.find_user(body.user_id)
@@ -216,7 +222,8 @@ def ban_user(body: s.BanUserBody) -> ResponseReturnValue:
 
 @bp.post("/admin/unban-user", endpoint="admin_unban_user")
 @endpoint(summary="Lift a user's ban", tags=TAGS, body=s.UserIdBody, response=s.UserResponse,
-          responses={403: "Not allowed to ban users", 404: "User not found"}, auth=True)
+          responses={403: "Not allowed to ban users", 404: "User not found"})
+@session_guard
 def unban_user(body: s.UserIdBody) -> ResponseReturnValue:
     _, actor = authorize({"user": ["ban"]}, BAN_USERS)
     user = service.find_user(body.user_id)
@@ -228,8 +235,8 @@ def unban_user(body: s.UserIdBody) -> ResponseReturnValue:
 
 @bp.post("/admin/set-user-password", endpoint="admin_set_user_password")
 @endpoint(summary="Set a user's password; their sessions end", tags=TAGS, body=s.SetUserPasswordBody,
-          response=s.StatusOut, responses={400: "Password policy", 403: "Not allowed", 404: "User not found"},
-          auth=True)
+          response=s.StatusOut, responses={400: "Password policy", 403: "Not allowed", 404: "User not found"})
+@session_guard
 def set_user_password(body: s.SetUserPasswordBody) -> ResponseReturnValue:
     resolved, actor = authorize({"user": ["set-password"]}, forbidden(
         "YOU_ARE_NOT_ALLOWED_TO_SET_USERS_PASSWORD", "You are not allowed to set users password"))
@@ -243,7 +250,8 @@ def set_user_password(body: s.SetUserPasswordBody) -> ResponseReturnValue:
 
 @bp.post("/admin/remove-user", endpoint="admin_remove_user")
 @endpoint(summary="Delete a user and their sessions", tags=TAGS, body=s.UserIdBody, response=s.SuccessOut,
-          responses={400: "You cannot remove yourself", 403: "Not allowed", 404: "User not found"}, auth=True)
+          responses={400: "You cannot remove yourself", 403: "Not allowed", 404: "User not found"})
+@session_guard
 def remove_user(body: s.UserIdBody) -> ResponseReturnValue:
     _, actor = authorize({"user": ["delete"]}, forbidden("YOU_ARE_NOT_ALLOWED_TO_DELETE_USERS",
                                                          "You are not allowed to delete users"))
@@ -258,8 +266,8 @@ def remove_user(body: s.UserIdBody) -> ResponseReturnValue:
 
 @bp.post("/admin/has-permission", endpoint="admin_has_permission")
 @endpoint(summary="Whether the signed-in user's role allows the given permissions", tags=TAGS,
-          body=s.HasPermissionBody, response=s.PermissionResult, responses={400: "No permissions given"},
-          auth=True)
+          body=s.HasPermissionBody, response=s.PermissionResult, responses={400: "No permissions given"})
+@session_guard
 def user_has_permission(body: s.HasPermissionBody) -> ResponseReturnValue:
     permissions = body.permissions if body.permissions is not None else body.permission
     if permissions is None:  # the schema lets exactly one through; kept for direct callers

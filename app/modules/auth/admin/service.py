@@ -23,6 +23,7 @@ from app.modules.auth.models import Account, Session, User, utcnow
 from app.modules.auth.passwords import PasswordHasher, check_password_length
 from app.modules.auth.sessions import invalidate_user, revoke_by_hash, revoke_user_sessions
 from app.modules.auth.single_use import forget_reset_tokens
+from app.modules.auth.state import auth_state
 
 USER_NOT_FOUND = ApiError(404, "USER_NOT_FOUND", "User not found")
 USER_EXISTS = ApiError(400, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.")
@@ -32,7 +33,7 @@ INVALID_ROLE_TYPE = ApiError(400, "INVALID_ROLE_TYPE", "Invalid role type")
 
 
 def _hasher() -> PasswordHasher:
-    found: PasswordHasher = current_app.extensions["auth.hasher"]
+    found: PasswordHasher = auth_state().hasher
     return found
 
 
@@ -141,7 +142,7 @@ def set_password(user: User, password: str, *, keep_session_hash: str | None = N
         account.updated_at = now
     revoke_user_sessions(user.id, keep_hash=keep_session_hash)
     forget_reset_tokens(user.id)
-    lockout = current_app.extensions.get("auth.lockout")
+    lockout = auth_state().lockout
     if lockout is not None:  # once the caller commits (SQLite: one writer; the counters may be there)
         email = user.email
         event.listen(db.session(), "after_commit", lambda _session: lockout.reset(email), once=True)

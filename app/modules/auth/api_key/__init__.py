@@ -15,6 +15,7 @@ from app.modules.auth.api_key.service import (
     update_api_key,
     verify_api_key,
 )
+from app.modules.auth.state import auth_state
 
 __all__ = ["KeyFields", "create_api_key", "delete_expired_api_keys", "init_app", "update_api_key", "verify_api_key"]
 
@@ -33,7 +34,7 @@ def init_app(app: Flask) -> None:
 
     settings = section(app, ApiKeySettings)
     app.extensions.setdefault("cors.extra_headers", []).extend(settings.headers)  # browsers may send them
-    app.extensions["auth.credential_resolvers"].append(resolve_api_key)
-    app.extensions["auth.context_hooks"].append(organization_context_hook)
-    app.extensions["auth.key_permission_check"] = key_permission_check
+    auth_state(app).credential_resolvers["api-key"] = resolve_api_key
+    auth_state(app).context_hooks.append(organization_context_hook)
+    auth_state(app).key_permission_check = key_permission_check
     register_plugin_cli(app, keys_cli)  # flask auth keys

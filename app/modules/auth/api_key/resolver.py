@@ -1,9 +1,9 @@
 """``x-api-key`` as a credential: who the request is, what it may do (better-auth
 ``enableSessionForAPIKeys``).
 
-Registered in ``app.extensions["auth.credential_resolvers"]``: a valid user-owned key sets
-``g.user`` (its owner), ``g.session`` (better-auth's pseudo-session) and ``g.api_key``; a refused
-key sets ``g.auth_error`` with better-auth's code (401 ``INVALID_API_KEY``, ``KEY_DISABLED``,
+Registered as ``AuthState.credential_resolvers["api-key"]``: a valid user-owned key
+identifies the request as its owner, with better-auth's pseudo-session and the key; a refused
+key answers an identity whose ``error`` is better-auth's code (401 ``INVALID_API_KEY``, ``KEY_DISABLED``,
 ``KEY_EXPIRED``, 429 ``USAGE_EXCEEDED``, ``RATE_LIMITED``...).
 
 Keys without a quota are kept in each process's memory after their first use, checked against the
@@ -21,7 +21,7 @@ Authorization"):
 - a key's ``permissions`` are authoritative: ``key_permission_check`` answers for any request with
   a key, with no fall-through to the owner's roles or memberships;
 - a key never acts with the roles in ``AUTH__API_KEY__EXCLUDED_ROLES`` (``admin``), whatever its
-  owner holds: ``g.user`` is the owner with those roles removed;
+  owner holds: the identity's user is the owner with those roles removed;
 - an organization-owned key acts as a service identity pinned to its organization.
 """
 
@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, request
 
 from app.core.errors import ApiError
+from app.core.identity import Identity
 from app.core.outage import warn_every
 from app.extensions import db
 from app.modules.auth.api_key import journal, usage
@@ -120,68 +121,69 @@ def _service_user(row: ApiKey) -> dict[str, Any]:
     }
 
 
-def _identify(row: ApiKey, key: str) -> None:
+def _identify(row: ApiKey, key: str) -> Identity:
     settings = api_key_settings()
     if row.config_id == settings.organization_config_id:
-        g.user = AuthUser(_service_user(row))
-        g.session = _pseudo_session(row, key, row.id, row.reference_id)
-        g.organization_id = row.reference_id
-        g.api_key_organization_id = row.reference_id  # what the tenant module admits the key to
-        g.auth_error = api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY")  # not a user session
-    else:
-        user = db.session.get(User, row.reference_id)
-        if user is None:
-            raise api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY")
-        if user.is_banned():
-            raise api_key_error("USER_BANNED")
-        body = user_json(user)
-        body["role"] = _restricted_roles(user.role)
-        g.user = AuthUser(body)
-        g.session = _pseudo_session(row, key, user.id, None)
-    g.api_key = key_json(row)
-    g.auth_source = "api-key"
+        return Identity(
+            user=AuthUser(_service_user(row)),
+            session=_pseudo_session(row, key, row.id, row.reference_id),
+            organization_id=row.reference_id,
+            key_organization_id=row.reference_id,  # what the tenant module admits the key to
+            error=api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY"),  # not a user session
+            api_key=key_json(row),
+            credential="api-key",
+        )
+    user = db.session.get(User, row.reference_id)
+    if user is None:
+        raise api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY")
+    if user.is_banned():
+        raise api_key_error("USER_BANNED")
+    body = user_json(user)
+    body["role"] = _restricted_roles(user.role)
+    return Identity(
+        user=AuthUser(body), session=_pseudo_session(row, key, user.id, None), api_key=key_json(row),
+        credential="api-key",
+    )
 
 
-def _from_memory(key: str) -> bool:
+def _from_memory(key: str) -> Identity | None:
     """Identify from this process's copy of the key, when it has one that may still answer: no
     database read and no write (keys with a quota are never copied). A key with a rate limit is
     counted in Redis first (raises 429 ``RATE_LIMITED``); False when Redis cannot count it."""
     memory: dict[str, _Copy] | None = current_app.extensions.get(_MEMORY)
     if not memory:
-        return False
+        return None
     digest = hash_key(key)
     copy = memory.get(digest)
     if copy is None:
-        return False
+        return None
     state = revocation_state()
     now = time.time()
     if (copy.filled_at + MEMORY_TTL <= now or (copy.expires_at is not None and copy.expires_at <= now)
             or state.undelivered() or not state.subject_valid(copy.epoch, *copy.subjects)):
         memory.pop(digest, None)
-        return False
+        return None
     if copy.rate_limit is not None:
         redis = current_app.extensions.get("redis")
         if redis is None:
-            return False
+            return None
         try:
             usage.count_in_redis(redis, copy.key["id"], *copy.rate_limit)
         except ApiError:
             raise
         except Exception as error:  # noqa: BLE001 - Redis failing: the database path counts in the row
             warn_every("api-key-rate-limit", 60.0, "api-key rate limit falls back to the database: %s", error)
-            return False
+            return None
     now_dt = utcnow()
     if copy.journaled:
         journal.record(copy.key["id"], now_dt)
-    g.user = AuthUser(copy.user)
-    g.session = _session_body(copy, key, now_dt)
+    identity = Identity(user=AuthUser(copy.user), session=_session_body(copy, key, now_dt), api_key=copy.key,
+                        credential="api-key")
     if copy.organization_id is not None:
-        g.organization_id = copy.organization_id
-        g.api_key_organization_id = copy.organization_id
-        g.auth_error = api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY")
-    g.api_key = copy.key
-    g.auth_source = "api-key"
-    return True
+        identity = replace(identity, organization_id=copy.organization_id,
+                           key_organization_id=copy.organization_id,
+                           error=api_key_error("INVALID_REFERENCE_ID_FROM_API_KEY"))
+    return identity
 
 
 def _session_body(copy: _Copy, key: str, now: datetime) -> dict[str, Any]:
@@ -198,11 +200,11 @@ def _session_body(copy: _Copy, key: str, now: datetime) -> dict[str, Any]:
     return session
 
 
-def _remember(key: str, row: ApiKey, epoch: int) -> None:
+def _remember(key: str, row: ApiKey, epoch: int, identity: Identity) -> None:
     settings = api_key_settings()
     rate_limited = bool(settings.rate_limit_enabled and row.rate_limit_enabled and row.rate_limit_time_window
                         and row.rate_limit_max)
-    if row.remaining is not None or epoch < 0 or g.get("user") is None:
+    if row.remaining is not None or epoch < 0 or identity.user is None or identity.api_key is None:
         return
     if rate_limited and current_app.extensions.get("redis") is None:
         return  # counted in the row: each request reads it
@@ -214,7 +216,7 @@ def _remember(key: str, row: ApiKey, epoch: int) -> None:
             pass
     organization_id = row.reference_id if row.config_id == settings.organization_config_id else None
     memory[hash_key(key)] = _Copy(
-        key=dict(g.api_key), user=dict(g.user.json), organization_id=organization_id,
+        key=dict(identity.api_key), user=dict(identity.user.json), organization_id=organization_id,
         expires_at=row.expires_at.timestamp() if row.expires_at is not None else None,
         subjects=("k:" + row.id, "u:" + row.reference_id), epoch=epoch, filled_at=time.time(),
         journaled=not (settings.rate_limit_enabled and row.rate_limit_enabled),
@@ -222,35 +224,32 @@ def _remember(key: str, row: ApiKey, epoch: int) -> None:
     )
 
 
-def resolve_api_key() -> bool:
-    """The credential resolver: True when the request's key identified it."""
+def resolve_api_key() -> Identity | None:
+    """The credential resolver: None when the request presents no key, else what the key establishes."""
     if not api_key_settings().enable_session:
-        return False
+        return None
     key = _presented_key()
     if key is None:
-        return False
+        return None
     epoch = known_epoch()  # before any read: what a copy made now reflects
     try:
-        if _from_memory(key):
-            return True
+        remembered = _from_memory(key)
+        if remembered is not None:
+            return remembered
         if len(key) < api_key_settings().key_length:
             # better-auth's session hook refuses a key shorter than any it issues with 403, before any lookup
             raise api_key_error("INVALID_API_KEY", status=403)
         row = validate_key(key)
-        _identify(row, key)
-        _remember(key, row, epoch)
+        identity = _identify(row, key)
+        _remember(key, row, epoch, identity)
     except ApiError as error:
-        g.user = None
-        g.session = None
-        g.api_key = None
-        g.auth_error = error
-        return True  # a key was presented: no other credential stands in for a refused one
-    return True
+        return Identity(error=error)  # a key was presented: no other credential stands in for a refused one
+    return identity
 
 
-def key_permission_check(permissions: Mapping[str, Sequence[str]]) -> bool | None:
-    """``auth.key_permission_check``: None without a key, else whether the key's own grants allow it."""
-    api_key = g.get("api_key")
+def key_permission_check(identity: Identity, permissions: Mapping[str, Sequence[str]]) -> bool | None:
+    """``AuthState.key_permission_check``: None without a key, else whether the key's own grants allow it."""
+    api_key = identity.api_key
     if not api_key:
         return None
     stored = api_key.get("permissions")
@@ -259,8 +258,9 @@ def key_permission_check(permissions: Mapping[str, Sequence[str]]) -> bool | Non
     return permits(stored, permissions)
 
 
-def organization_context_hook() -> None:
+def organization_context_hook(identity: Identity) -> Identity:
     """An organization key acts only within its organization, whatever another hook chose."""
-    api_key = g.get("api_key")
+    api_key = identity.api_key
     if api_key and api_key.get("configId") == api_key_settings().organization_config_id:
-        g.organization_id = api_key["referenceId"]
+        return replace(identity, organization_id=api_key["referenceId"])
+    return identity

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
 from flask.typing import ResponseReturnValue
 
 from app.core.api import endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.modules import audit_logger
 from app.modules.auth.api_key import schemas as s
 from app.modules.auth.api_key import usage
@@ -30,7 +30,7 @@ from app.modules.auth.api_key.service import (
 )
 from app.modules.auth.api_key.settings import api_key_settings
 from app.modules.auth.identity import resolve_identity
-from app.modules.auth.routes.common import bp, json_response
+from app.modules.auth.routes.common import bp, json_response, session_guard
 from app.modules.auth.sessions import ResolvedSession
 
 TAGS = ["API keys"]
@@ -47,9 +47,9 @@ def _session(missing: str = "UNAUTHORIZED_SESSION") -> ResolvedSession:
     sessionMiddleware, whose answer is the core ``UNAUTHORIZED``)."""
     resolved = resolve_identity()
     if resolved is None:
-        error = g.get("auth_error")
-        if error is not None and g.get("user") is None:
-            raise error
+        identity = current()
+        if identity.error is not None and identity.user is None:
+            raise identity.error
         if missing == "UNAUTHORIZED":
             raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
         raise api_key_error(missing)
@@ -98,9 +98,10 @@ def _json(row: ApiKey, plaintext: str | None = None) -> dict[str, Any]:
 
 @bp.post("/api-key/create")
 @endpoint(summary="Create an API key (the plaintext key is in this answer only)", tags=TAGS,
-          body=s.CreateKeyBody, response=s.ApiKeyCreated, auth=True,
+          body=s.CreateKeyBody, response=s.ApiKeyCreated,
           responses={400: "Invalid field or server-only property", 401: "No session",
                      403: "Not allowed for this organization"})
+@session_guard(check=lambda **_: _session())
 def create(body: s.CreateKeyBody) -> ResponseReturnValue:
     resolved = _session()
     _refuse_server_only(body, remaining_null_ok=True)
@@ -122,7 +123,8 @@ def create(body: s.CreateKeyBody) -> ResponseReturnValue:
 
 @bp.get("/api-key/get")
 @endpoint(summary="One of the caller's API keys (never the key itself)", tags=TAGS, query=s.GetKeyQuery,
-          response=s.ApiKeyOut, auth=True, responses={404: "KEY_NOT_FOUND"})
+          response=s.ApiKeyOut, responses={404: "KEY_NOT_FOUND"})
+@session_guard(check=lambda **_: _session("UNAUTHORIZED"))
 def get(query: s.GetKeyQuery) -> ResponseReturnValue:
     resolved = _session("UNAUTHORIZED")
     row = _owned_key(query.id, query.config_id, resolved.user_id, "read")
@@ -131,7 +133,8 @@ def get(query: s.GetKeyQuery) -> ResponseReturnValue:
 
 @bp.get("/api-key/list")
 @endpoint(summary="The caller's API keys, or an organization's with organizationId", tags=TAGS,
-          query=s.ListKeysQuery, response=s.ApiKeyList, auth=True)
+          query=s.ListKeysQuery, response=s.ApiKeyList)
+@session_guard(check=lambda **_: _session("UNAUTHORIZED"))
 def list_(query: s.ListKeysQuery) -> ResponseReturnValue:
     resolved = _session("UNAUTHORIZED")
     if query.organization_id:
@@ -157,8 +160,9 @@ def list_(query: s.ListKeysQuery) -> ResponseReturnValue:
 
 @bp.post("/api-key/update")
 @endpoint(summary="Rename, enable/disable, re-expire an API key", tags=TAGS, body=s.UpdateKeyBody,
-          response=s.ApiKeyOut, auth=True,
+          response=s.ApiKeyOut,
           responses={400: "NO_VALUES_TO_UPDATE or SERVER_ONLY_PROPERTY", 404: "KEY_NOT_FOUND"})
+@session_guard(check=lambda **_: _session())
 def update(body: s.UpdateKeyBody) -> ResponseReturnValue:
     resolved = _session()
     _refuse_server_only(body, remaining_null_ok=False)
@@ -174,7 +178,8 @@ def update(body: s.UpdateKeyBody) -> ResponseReturnValue:
 
 @bp.post("/api-key/delete")
 @endpoint(summary="Delete an API key: it stops working at once", tags=TAGS, body=s.DeleteKeyBody,
-          response=s.SuccessOut, auth=True, responses={404: "KEY_NOT_FOUND"})
+          response=s.SuccessOut, responses={404: "KEY_NOT_FOUND"})
+@session_guard(check=lambda **_: _session())
 def delete(body: s.DeleteKeyBody) -> ResponseReturnValue:
     resolved = _session()
     row = _owned_key(body.key_id, body.config_id, resolved.user_id, "delete")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.modules.auth.state import auth_state
+
 PATHS = (
     "/email-otp/send-verification-otp",
     "/email-otp/check-verification-otp",
@@ -35,6 +37,6 @@ def init_app(app: Flask) -> None:
         return
     # better-auth's plugin rules: 3 per 60 s on every route of the plugin, per client.
     RateLimiter.for_app(app).add_rule(PATHS, Rule(window=cfg.rate_limit_window, max=cfg.rate_limit_max))
-    app.extensions["auth.form_csrf_paths"].update(
+    auth_state(app).form_csrf_paths.update(
         {"/api/v1/auth/email-otp/send-verification-otp", "/api/v1/auth/sign-in/email-otp"}
     )

@@ -29,10 +29,19 @@ from app.modules.auth.passwordless import (
     user_by_email,
 )
 from app.modules.auth.passwords import check_password_length
-from app.modules.auth.routes.common import bp, hasher, json_response, require_session, settings, user_body
+from app.modules.auth.routes.common import (
+    bp,
+    hasher,
+    json_response,
+    require_session,
+    session_guard,
+    settings,
+    user_body,
+)
 from app.modules.auth.routes.verification import send_auth_mail
 from app.modules.auth.schemas import normalize_email
 from app.modules.auth.sessions import invalidate_user, is_fresh, revoke_user_sessions
+from app.modules.auth.state import auth_state
 
 TAGS = ["Email OTP"]
 USER_NOT_FOUND = ApiError(400, "USER_NOT_FOUND", "User not found")
@@ -250,9 +259,8 @@ def reset_password_otp(body: s.ResetPasswordOtpBody) -> ResponseReturnValue:
     user.updated_at = now
     revoke_user_sessions(user.id)  # better than better-auth: a reset ends every session (OWASP)
     db.session.commit()
-    from flask import current_app
 
-    lockout = current_app.extensions.get("auth.lockout")
+    lockout = auth_state().lockout
     if lockout is not None:
         lockout.reset(user.email)
     audit_logger.log_async(
@@ -286,8 +294,8 @@ def _change_email_session(cfg: EmailOtpSettings, new_email: str) -> tuple[User, 
     tags=TAGS,
     body=s.RequestEmailChangeBody,
     response=s.SuccessOut,
-    auth=True,
 )
+@session_guard(check=lambda **_: (_cfg(), require_session()))
 def request_email_change_otp(body: s.RequestEmailChangeBody) -> ResponseReturnValue:
     cfg = _cfg()
     user, email = _change_email_session(cfg, body.new_email)
@@ -302,8 +310,8 @@ def request_email_change_otp(body: s.RequestEmailChangeBody) -> ResponseReturnVa
     tags=TAGS,
     body=s.ChangeEmailOtpBody,
     response=s.SuccessOut,
-    auth=True,
 )
+@session_guard(check=lambda **_: (_cfg(), require_session()))
 def change_email_otp(body: s.ChangeEmailOtpBody) -> ResponseReturnValue:
     cfg = _cfg()
     user, email = _change_email_session(cfg, body.new_email)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.modules.auth.state import auth_state
+
 __all__ = ["init_app"]
 
 
@@ -21,6 +23,6 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.plugin_cli import register_plugin_cli
 
     section(app, JwtSettings)
-    app.extensions["auth.credential_resolvers"].append(resolve_jwt)
-    app.extensions["auth.get_session_hooks"].append(routes.set_jwt_header)
+    auth_state(app).credential_resolvers["jwt"] = resolve_jwt
+    auth_state(app).get_session_hooks.append(routes.set_jwt_header)
     register_plugin_cli(app, jwks_cli)  # flask auth jwks

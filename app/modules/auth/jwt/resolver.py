@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from app.core.identity import Identity
 from app.modules.auth.identity import AuthUser
 from app.modules.auth.jwt.settings import jwt_settings
 from app.modules.auth.jwt.tokens import CLAIMS, verify_jwt
@@ -76,25 +77,24 @@ def _shapes(token: str, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[s
     return user, session
 
 
-def resolve_jwt() -> bool:
+def resolve_jwt() -> Identity | None:
+    """None unless the bearer is a JWT that verifies (then the bearer session token is tried)."""
     token = _bearer_jwt()
     if token is None:
-        return False
+        return None
     payload = verify_jwt(token)
     if payload is None or not isinstance(payload.get("sub"), str):
-        return False
+        return None
     user, session = _shapes(token, payload)
     if user.get("banned"):
-        return False
+        return None
     if not jwt_settings().stateless and _revoked(payload):
-        return False
-    g.user = AuthUser(user)
-    g.session = {
+        return None
+    session = {
         **session,
         "ipAddress": g.get("client_ip") or None,
         "userAgent": request.headers.get("User-Agent"),
         "impersonatedBy": None,
         "activeOrganizationId": None,
     }
-    g.auth_source = "jwt"
-    return True
+    return Identity(user=AuthUser(user), session=session, credential="jwt")

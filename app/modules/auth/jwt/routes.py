@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Response, current_app, g
+from flask import Response, current_app
 from flask.typing import ResponseReturnValue
 
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.modules.auth.jwt.keys import KeyUnreadableError, ensure_signing_key, jwk_json, published_keys
 from app.modules.auth.jwt.settings import jwt_settings
 from app.modules.auth.jwt.tokens import session_jwt
-from app.modules.auth.routes.common import bp, json_response, require_session
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ def _log_unreadable(error: KeyUnreadableError) -> None:
 
 @bp.get("/token")
 @endpoint(summary="A JWT for the current session (signed with the newest JWKS key)", tags=TAGS,
-          response=TokenOut, auth=True, responses={401: "No session", 503: "Signing key unreadable"})
+          response=TokenOut, responses={401: "No session", 503: "Signing key unreadable"})
+@session_guard
 def token() -> ResponseReturnValue:
     resolved = require_session()
     try:
@@ -66,7 +68,7 @@ def jwks() -> ResponseReturnValue:
 
 def set_jwt_header(response: Response) -> None:
     """get-session hook: ``set-auth-jwt`` for a real session (not an API key's, not a JWT's)."""
-    resolved = g.get("auth_session")
+    resolved = current().resolved
     if resolved is None or response.status_code != 200 or not jwt_settings().set_header:
         return
     try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.modules.auth.state import auth_state
+
 PATHS = ("/sign-in/magic-link", "/magic-link/verify")
 
 
@@ -25,4 +27,4 @@ def init_app(app: Flask) -> None:
     if not cfg.enabled:
         return
     RateLimiter.for_app(app).add_rule(PATHS, Rule(window=cfg.rate_limit_window, max=cfg.rate_limit_max))
-    app.extensions["auth.form_csrf_paths"].add("/api/v1/auth/sign-in/magic-link")
+    auth_state(app).form_csrf_paths.add("/api/v1/auth/sign-in/magic-link")

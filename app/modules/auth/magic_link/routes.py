@@ -41,6 +41,7 @@ from app.modules.auth.passwordless import (
 from app.modules.auth.routes.common import bp, json_response, settings, user_body, with_session_cookie
 from app.modules.auth.routes.verification import send_auth_mail
 from app.modules.auth.serializers import session_json
+from app.modules.auth.state import auth_state
 
 TAGS = ["Magic link"]
 PREFIX = "magic-link:"
@@ -53,7 +54,7 @@ def _cfg() -> MagicLinkSettings:
 
 
 def _check_urls(callback: str | None, new_user: str | None, error: str | None) -> None:
-    check = current_app.extensions["auth.check_redirect"]
+    check = auth_state().check_redirect
     check(callback, "INVALID_CALLBACK_URL")
     check(new_user, "INVALID_NEW_USER_CALLBACK_URL")
     check(error, "INVALID_ERROR_CALLBACK_URL")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from flask import current_app, request
+from flask import request
 from flask.typing import ResponseReturnValue
 
 from app.core.api import endpoint
@@ -27,7 +27,8 @@ from app.modules.auth.oidc.client import authorization_url
 from app.modules.auth.oidc.discovery import DiscoveryError
 from app.modules.auth.oidc.federation import federation
 from app.modules.auth.oidc.state import STATE_COOKIE, STATE_COOKIE_MAX_AGE, new_flow, save_flow
-from app.modules.auth.routes.common import bp, json_response, require_session, settings
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard, settings
+from app.modules.auth.state import auth_state
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ LEGACY_CALLBACK_PATH = "/oauth2/callback/{id}"
 
 
 def _check(url: str | None, code: str) -> None:
-    current_app.extensions["auth.check_redirect"](url, code)
+    auth_state().check_redirect(url, code)
 
 
 def _start(
@@ -105,9 +106,9 @@ def sign_in_social(body: s.SocialSignInBody) -> ResponseReturnValue:
     tags=TAGS,
     body=s.LinkSocialBody,
     response=s.AuthorizationRedirect,
-    auth=True,
     responses={403: "Untrusted callback URL", 404: "Unknown provider", 503: "Provider unreachable"},
 )
+@session_guard
 def link_social(body: s.LinkSocialBody) -> ResponseReturnValue:
     resolved = require_session()
     link = (resolved.user_id, str(resolved.user["email"]), resolved.token_hash)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.modules.auth.state import auth_state
+
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes and hooks on the auth module."""
@@ -31,6 +33,6 @@ def init_app(app: Flask) -> None:
 
     section(app, OrganizationSettings)  # a wrong AUTH__ORGANIZATION__* value stops the start
     app.extensions[SESSION_ACTIVE_TEAM] = section(app, TeamSettings).enabled
-    app.extensions["auth.context_hooks"].append(default_organization_context)
-    app.extensions["auth.session_columns"]["defaultOrganizationId"] = default_organization_column
-    app.extensions["auth.member_permission_check"] = member_permission_check
+    auth_state(app).context_hooks.append(default_organization_context)
+    auth_state(app).session_columns["defaultOrganizationId"] = default_organization_column
+    auth_state(app).member_permission_check = member_permission_check

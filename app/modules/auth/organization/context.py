@@ -1,6 +1,7 @@
 """The organization context of a request, and the member permission check the guards ask.
 
-The context hook (docs/architecture.md, "The request, step by step", 4) fills ``g.organization_id`` with the
+The context hook (an ``AuthState.context_hooks`` entry; docs/architecture.md, "The request, step
+by step", 4) fills the identity's ``organization_id`` with the
 user's oldest membership only when nothing chose one: never over the session's active organization
 or an organization-scoped credential. ``@require_permission`` then asks the member's role in the
 current organization (the tenant when the tenant module resolved one), one indexed lookup.
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy import select
 
+from app.core.identity import Identity, current
 from app.modules.auth.models import Session
 from app.modules.auth.organization.models import Member
 from app.modules.auth.organization.service import member_has_permission, oldest_membership
@@ -26,12 +29,7 @@ DEFAULTS_TTL = 60.0
 
 def current_organization_id() -> str | None:
     """The tenant when the tenant module resolved one, else the bridge's organization context."""
-    tenant = g.get("tenant")
-    if tenant is not None:
-        tenant_id: str = tenant.id
-        return tenant_id
-    organization_id: str | None = g.get("organization_id")
-    return organization_id
+    return current().organization()
 
 
 def default_organization_column() -> Any:
@@ -47,20 +45,19 @@ def default_organization_column() -> Any:
     )
 
 
-def default_organization_context() -> None:
-    """``auth.context_hooks`` entry: the oldest membership when the session has no active organization
-    (cached with the session; JWT callers are left without a default)."""
-    if g.get("organization_id") is not None or g.get("user") is None:
-        return
-    if g.get("auth_source") == "jwt":
+def default_organization_context(identity: Identity) -> Identity:
+    """``AuthState.context_hooks`` entry: the oldest membership when the session has no active
+    organization (cached with the session; JWT callers are left without a default)."""
+    if identity.organization_id is not None or identity.user is None:
+        return identity
+    if identity.credential == "jwt":
         # A JWT is verified without touching the database; its organization context comes from
         # the tenant header (or an explicit organizationId), not from a per-request lookup.
-        return
-    resolved = g.get("auth_session")
+        return identity
+    resolved = identity.resolved
     if resolved is not None and "defaultOrganizationId" in resolved.ext:
-        g.organization_id = resolved.ext["defaultOrganizationId"]
-        return
-    g.organization_id = _remembered_oldest_membership(g.user.id)
+        return replace(identity, organization_id=resolved.ext["defaultOrganizationId"])
+    return replace(identity, organization_id=_remembered_oldest_membership(identity.user.id))
 
 
 def _remembered_oldest_membership(user_id: str) -> str | None:
@@ -82,10 +79,10 @@ def _remembered_oldest_membership(user_id: str) -> str | None:
     return found
 
 
-def member_permission_check(permissions: Mapping[str, Sequence[str]]) -> bool:
-    """``auth.member_permission_check``: multi-role members pass when any one role allows."""
-    user = g.get("user")
-    organization_id = current_organization_id()
+def member_permission_check(identity: Identity, permissions: Mapping[str, Sequence[str]]) -> bool:
+    """``AuthState.member_permission_check``: multi-role members pass when any one role allows."""
+    user = identity.user
+    organization_id = identity.organization()
     if user is None or not organization_id:
         return False
     return member_has_permission(user.id, organization_id, permissions)

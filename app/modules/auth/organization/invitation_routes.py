@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from flask import g
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.api import endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth.crypto import generate_id
@@ -34,17 +34,19 @@ from app.modules.auth.organization.common import (
     with_cookie,
 )
 from app.modules.auth.organization.models import Invitation, Member, Organization
-from app.modules.auth.organization.roles import CREATOR_ROLE, ROLE_NAMES, role_allows
+from app.modules.auth.organization.roles import CREATOR_ROLE, ROLE_NAMES
 from app.modules.auth.organization.serializers import invitation_json, member_json
 from app.modules.auth.organization.service import (
     find_member,
     forget_memberships,
+    member_allows,
     memberships_changed,
     parse_role_list,
+    require_member_permission,
 )
 from app.modules.auth.organization.settings import org_settings
 from app.modules.auth.organization.team_service import invitation_team_ids, join_invited_teams
-from app.modules.auth.routes.common import bp, json_response, require_session, settings
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard, settings
 from app.modules.auth.routes.verification import send_auth_mail
 from app.modules.auth.schemas import normalize_email
 
@@ -77,7 +79,7 @@ def _pending(organization_id: str, email: str | None = None) -> list[Invitation]
 
 def visible_invitations(role: str, organization_id: str) -> Sequence[Invitation]:
     """What a member may see: nothing without invitation:create; creator-role invitations only for its holders."""
-    if not role_allows(role, {"invitation": ["create"]}):
+    if not member_allows(role, {"invitation": ["create"]}):
         return []
     rows = db.session.scalars(
         select(Invitation).where(Invitation.organization_id == organization_id).order_by(Invitation.created_at)
@@ -93,9 +95,9 @@ def visible_invitations(role: str, organization_id: str) -> Sequence[Invitation]
     tags=TAGS,
     body=s.InviteMemberBody,
     response=s.InvitationOut,
-    auth=True,
     responses={400: "Already a member or invited, unknown role", 403: "Not allowed, or limit reached"},
 )
+@session_guard
 def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "ORGANIZATION_NOT_FOUND"))
@@ -106,8 +108,8 @@ def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise org_error(400, "MEMBER_NOT_FOUND")
-    if not role_allows(me.role, {"invitation": ["create"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_ORGANIZATION")
+    require_member_permission(me.role, {"invitation": ["create"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_ORGANIZATION"))
     roles = parse_role_list(body.role)
     _check_roles(roles)
     is_creator = CREATOR_ROLE in parse_role_list(me.role)
@@ -164,13 +166,18 @@ def org_invite_member(body: s.InviteMemberBody) -> ResponseReturnValue:
     return json_response(invitation_json(invitation))
 
 
+def _caller_email_verified() -> bool:
+    user = current().user
+    return bool(user is not None and user.json.get("emailVerified"))
+
+
 def _own_invitation(invitation_id: str, email: str, *, check_expiry: bool = True) -> Invitation:
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.status != "pending" or (check_expiry and invitation.expires_at < utcnow()):
         raise org_error(400, "INVITATION_NOT_FOUND")
     if invitation.email.lower() != email.lower():
         raise org_error(403, "YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION")
-    if org_settings().require_email_verification_on_invitation and not g.user.json.get("emailVerified"):
+    if org_settings().require_email_verification_on_invitation and not _caller_email_verified():
         # Without a verified address, whoever signed up first with the invited email would join.
         raise org_error(403, "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION")
     return invitation
@@ -182,9 +189,9 @@ def _own_invitation(invitation_id: str, email: str, *, check_expiry: bool = True
     tags=TAGS,
     query=s.InvitationQuery,
     response=s.InvitationDetailsOut,
-    auth=True,
     responses={400: "Not found or expired", 403: "Addressed to someone else"},
 )
+@session_guard
 def org_get_invitation(query: s.InvitationQuery) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(query.id, resolved.user["email"])
@@ -214,9 +221,9 @@ def org_get_invitation(query: s.InvitationQuery) -> ResponseReturnValue:
     tags=TAGS,
     query=s.ListInvitationsQuery,
     response=list[s.InvitationOut],
-    auth=True,
     responses={403: "Not a member, or not allowed"},
 )
+@session_guard
 def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(
@@ -225,8 +232,8 @@ def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise ApiError(403, "FORBIDDEN", "You are not a member of this organization")
-    if not role_allows(me.role, {"invitation": ["create"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS")
+    require_member_permission(me.role, {"invitation": ["create"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS"))
     return json_response([invitation_json(i) for i in visible_invitations(me.role, organization_id)])
 
 
@@ -236,7 +243,6 @@ def org_list_invitations(query: s.ListInvitationsQuery) -> ResponseReturnValue:
     tags=TAGS,
     query=s.ListUserInvitationsQuery,
     response=list[s.UserInvitationOut],
-    auth=True,
     responses={403: "Email not verified"},
 )
 def org_list_user_invitations(query: s.ListUserInvitationsQuery) -> ResponseReturnValue:
@@ -262,9 +268,9 @@ def org_list_user_invitations(query: s.ListUserInvitationsQuery) -> ResponseRetu
     tags=TAGS,
     body=s.InvitationIdBody,
     response=s.InvitationResultOut,
-    auth=True,
     responses={400: "Not found or expired", 403: "Someone else's, or membership limit reached"},
 )
+@session_guard
 def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(body.invitation_id, resolved.user["email"])
@@ -323,9 +329,9 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     tags=TAGS,
     body=s.InvitationIdBody,
     response=s.InvitationResultOut,
-    auth=True,
     responses={400: "Not found", 403: "Addressed to someone else"},
 )
+@session_guard
 def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = _own_invitation(body.invitation_id, resolved.user["email"], check_expiry=False)
@@ -357,17 +363,17 @@ def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     tags=TAGS,
     body=s.InvitationIdBody,
     response=s.InvitationOut,
-    auth=True,
     responses={400: "Not found", 403: "Not allowed"},
 )
+@session_guard
 def org_cancel_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     invitation = db.session.get(Invitation, body.invitation_id)
     me = find_member(resolved.user_id, invitation.organization_id) if invitation is not None else None
     if invitation is None or me is None:  # another organization's invitation answers as an unknown one
         raise org_error(400, "INVITATION_NOT_FOUND")
-    if not role_allows(me.role, {"invitation": ["cancel"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION")
+    require_member_permission(me.role, {"invitation": ["cancel"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION"))
     invitation.status = "canceled"
     db.session.commit()
     audit_logger.log_async(

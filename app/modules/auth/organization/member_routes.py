@@ -27,18 +27,20 @@ from app.modules.auth.organization.common import (
     target_organization_id,
 )
 from app.modules.auth.organization.models import Member
-from app.modules.auth.organization.roles import CREATOR_ROLE, ROLE_NAMES, role_allows
+from app.modules.auth.organization.roles import CREATOR_ROLE, ROLE_NAMES
 from app.modules.auth.organization.serializers import member_json
 from app.modules.auth.organization.service import (
     clear_active_organization,
     find_member,
     forget_memberships,
+    member_allows,
     memberships_changed,
     parse_role_list,
+    require_member_permission,
 )
 from app.modules.auth.organization.settings import org_settings
 from app.modules.auth.organization.team_service import leave_organization_teams
-from app.modules.auth.routes.common import bp, json_response, require_session
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard
 
 _SORTABLE = {"createdAt": Member.created_at, "role": Member.role, "userId": Member.user_id, "id": Member.id}
 _FILTERABLE = {"role": Member.role, "userId": Member.user_id, "id": Member.id}
@@ -65,7 +67,8 @@ def _resolve_org(resolved: Any, organization_id: str | None, slug: str | None) -
 
 @bp.get("/organization/list-members")
 @endpoint(summary="The organization's members with their users (paged)", tags=TAGS, query=s.ListMembersQuery,
-          response=s.MembersOut, auth=True, responses={403: "Not a member"})
+          response=s.MembersOut, responses={403: "Not a member"})
+@session_guard
 def org_list_members(query: s.ListMembersQuery) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = _resolve_org(resolved, query.organization_id, query.organization_slug)
@@ -87,7 +90,8 @@ def org_list_members(query: s.ListMembersQuery) -> ResponseReturnValue:
 
 @bp.get("/organization/get-active-member")
 @endpoint(summary="The caller's membership in the active organization", tags=TAGS, response=s.MemberOut,
-          auth=True, responses={400: "No active organization, or not a member"})
+          responses={400: "No active organization, or not a member"})
+@session_guard
 def org_get_active_member() -> ResponseReturnValue:
     resolved = require_session()
     organization_id = active_organization_id_or_fail(resolved)
@@ -106,7 +110,8 @@ def active_organization_id_or_fail(resolved: Any) -> str:
 
 @bp.get("/organization/get-active-member-role")
 @endpoint(summary="The caller's (or a fellow member's) role in the organization", tags=TAGS,
-          query=s.ActiveMemberRoleQuery, response=s.RoleOut, auth=True, responses={403: "Not a member"})
+          query=s.ActiveMemberRoleQuery, response=s.RoleOut, responses={403: "Not a member"})
+@session_guard
 def org_get_active_member_role(query: s.ActiveMemberRoleQuery) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = _resolve_org(resolved, query.organization_id, query.organization_slug)
@@ -123,8 +128,9 @@ def org_get_active_member_role(query: s.ActiveMemberRoleQuery) -> ResponseReturn
 
 @bp.post("/organization/update-member-role")
 @endpoint(summary="Change a member's role (needs member:update; only an owner grants owner)", tags=TAGS,
-          body=s.UpdateMemberRoleBody, response=s.MemberOut, auth=True,
+          body=s.UpdateMemberRoleBody, response=s.MemberOut,
           responses={400: "Member or role not found", 403: "Not allowed"})
+@session_guard
 def org_update_member_role(body: s.UpdateMemberRoleBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "NO_ACTIVE_ORGANIZATION"))
@@ -142,8 +148,9 @@ def org_update_member_role(body: s.UpdateMemberRoleBody) -> ResponseReturnValue:
         raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER")
     if updater_is_owner and me.id == target.id and CREATOR_ROLE not in roles and _owner_count(organization_id) <= 1:
         raise org_error(400, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER")
-    if not updater_is_owner and not role_allows(me.role, {"member": ["update"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER")
+    if not updater_is_owner:
+        require_member_permission(me.role, {"member": ["update"]},
+                                  org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER"))
     unknown = [role for role in roles if role not in ROLE_NAMES]
     if unknown:
         raise ApiError(400, "ROLE_NOT_FOUND", f"ROLE_NOT_FOUND: {', '.join(unknown)}")
@@ -172,8 +179,9 @@ def _remove(member: Member) -> dict[str, Any]:
 
 @bp.post("/organization/remove-member")
 @endpoint(summary="Remove a member by id or email (needs member:delete)", tags=TAGS, body=s.RemoveMemberBody,
-          response=s.MemberWrapped, auth=True,
+          response=s.MemberWrapped,
           responses={400: "Member not found, or the only owner", 401: "Not allowed"})
+@session_guard
 def org_remove_member(body: s.RemoveMemberBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "NO_ACTIVE_ORGANIZATION"))
@@ -191,8 +199,8 @@ def org_remove_member(body: s.RemoveMemberBody) -> ResponseReturnValue:
     if CREATOR_ROLE in parse_role_list(target.role):
         if CREATOR_ROLE not in parse_role_list(me.role) or _owner_count(organization_id) <= 1:
             raise org_error(400, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER")
-    if not role_allows(me.role, {"member": ["delete"]}):
-        raise org_error(401, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER")
+    require_member_permission(me.role, {"member": ["delete"]},
+                              org_error(401, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER"))
     removed = _remove(target)
     audit_logger.log_async(actor_id=resolved.user_id, action="organization.member_remove", resource_type="member",
                            resource_id=removed["id"], organization_id=organization_id,
@@ -202,7 +210,8 @@ def org_remove_member(body: s.RemoveMemberBody) -> ResponseReturnValue:
 
 @bp.post("/organization/leave")
 @endpoint(summary="Leave an organization (the only owner cannot)", tags=TAGS, body=s.OrganizationIdBody,
-          response=s.MemberOut, auth=True, responses={400: "Not a member, or the only owner"})
+          response=s.MemberOut, responses={400: "Not a member, or the only owner"})
+@session_guard
 def org_leave_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     me = find_member(resolved.user_id, body.organization_id)
@@ -218,12 +227,13 @@ def org_leave_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
 
 @bp.post("/organization/has-permission")
 @endpoint(summary="Whether the caller's role allows the given actions in the organization", tags=TAGS,
-          body=s.HasPermissionBody, response=s.HasPermissionOut, auth=True,
+          body=s.HasPermissionBody, response=s.HasPermissionOut,
           responses={400: "No active organization", 401: "Not a member"})
+@session_guard
 def org_has_permission(body: s.HasPermissionBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "NO_ACTIVE_ORGANIZATION"))
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise org_error(401, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
-    return json_response({"error": None, "success": role_allows(me.role, body.requested())})
+    return json_response({"error": None, "success": member_allows(me.role, body.requested())})

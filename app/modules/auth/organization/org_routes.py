@@ -31,13 +31,14 @@ from app.modules.auth.organization.common import (
 )
 from app.modules.auth.organization.invitation_routes import visible_invitations
 from app.modules.auth.organization.models import Invitation, Member, Organization
-from app.modules.auth.organization.roles import CREATOR_ROLE, role_allows
+from app.modules.auth.organization.roles import CREATOR_ROLE
 from app.modules.auth.organization.serializers import invitation_json, member_json, organization_json, team_json
 from app.modules.auth.organization.service import (
     clear_active_organization,
     find_member,
     forget_memberships,
     memberships_changed,
+    require_member_permission,
 )
 from app.modules.auth.organization.settings import org_settings
 from app.modules.auth.organization.team_service import (
@@ -48,14 +49,15 @@ from app.modules.auth.organization.team_service import (
     team_member_counts,
     teams_enabled,
 )
-from app.modules.auth.routes.common import bp, json_response, require_session
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard
 from app.modules.auth.schemas import StatusResponse
 
 
 @bp.post("/organization/create")
 @endpoint(summary="Create an organization; the caller becomes its owner", tags=TAGS,
-          body=s.CreateOrganizationBody, response=s.CreatedOrganizationOut, auth=True,
+          body=s.CreateOrganizationBody, response=s.CreatedOrganizationOut,
           responses={400: "Slug taken", 403: "Not allowed, or organization limit reached"})
+@session_guard
 def org_create_organization(body: s.CreateOrganizationBody) -> ResponseReturnValue:
     resolved = require_session()
     options = org_settings()
@@ -98,8 +100,9 @@ def org_create_organization(body: s.CreateOrganizationBody) -> ResponseReturnVal
 
 @bp.post("/organization/check-slug")
 @endpoint(summary="Whether a slug is still free", tags=TAGS, body=s.CheckSlugBody,
-          response=StatusResponse, auth=True,
+          response=StatusResponse,
           responses={400: "Slug taken"})
+@session_guard
 def org_check_slug(body: s.CheckSlugBody) -> ResponseReturnValue:
     require_session()
     if find_organization(slug=body.slug) is not None:
@@ -109,16 +112,17 @@ def org_check_slug(body: s.CheckSlugBody) -> ResponseReturnValue:
 
 @bp.post("/organization/update")
 @endpoint(summary="Update an organization (needs organization:update)", tags=TAGS,
-          body=s.UpdateOrganizationBody, response=s.OrganizationOut, auth=True,
+          body=s.UpdateOrganizationBody, response=s.OrganizationOut,
           responses={400: "Not a member, or slug taken", 403: "Role lacks organization:update"})
+@session_guard
 def org_update_organization(body: s.UpdateOrganizationBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = target_organization_id(resolved, body.organization_id, org_error(400, "ORGANIZATION_NOT_FOUND"))
     member = find_member(resolved.user_id, organization_id)
     if member is None:
         raise org_error(400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
-    if not role_allows(member.role, {"organization": ["update"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION")
+    require_member_permission(member.role, {"organization": ["update"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION"))
     org = find_organization(organization_id)
     if org is None:
         raise org_error(400, "ORGANIZATION_NOT_FOUND")
@@ -147,16 +151,17 @@ def org_update_organization(body: s.UpdateOrganizationBody) -> ResponseReturnVal
 
 @bp.post("/organization/delete")
 @endpoint(summary="Delete an organization (needs organization:delete)", tags=TAGS,
-          body=s.OrganizationIdBody, response=s.OrganizationOut, auth=True,
+          body=s.OrganizationIdBody, response=s.OrganizationOut,
           responses={400: "Not a member", 403: "Role lacks organization:delete"})
+@session_guard
 def org_delete_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = body.organization_id
     member = find_member(resolved.user_id, organization_id)
     if member is None:
         raise org_error(400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
-    if not role_allows(member.role, {"organization": ["delete"]}):
-        raise org_error(403, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION")
+    require_member_permission(member.role, {"organization": ["delete"]},
+                              org_error(403, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION"))
     org = find_organization(organization_id)
     if org is None:
         raise ApiError(400, "BAD_REQUEST", "Bad Request")
@@ -175,7 +180,8 @@ def org_delete_organization(body: s.OrganizationIdBody) -> ResponseReturnValue:
 
 
 @bp.get("/organization/list")
-@endpoint(summary="The organizations the caller belongs to", tags=TAGS, response=list[s.OrganizationOut], auth=True)
+@endpoint(summary="The organizations the caller belongs to", tags=TAGS, response=list[s.OrganizationOut])
+@session_guard
 def org_list_organizations() -> ResponseReturnValue:
     resolved = require_session()
     rows = db.session.scalars(
@@ -187,8 +193,9 @@ def org_list_organizations() -> ResponseReturnValue:
 
 @bp.get("/organization/get-full-organization")
 @endpoint(summary="An organization with its members and (for inviters) pending invitations", tags=TAGS,
-          query=s.FullOrganizationQuery, response=s.FullOrganizationOut | None, auth=True,
+          query=s.FullOrganizationQuery, response=s.FullOrganizationOut | None,
           responses={400: "Organization not found", 403: "Not a member"})
+@session_guard
 def org_get_full_organization(query: s.FullOrganizationQuery) -> ResponseReturnValue:
     resolved = require_session()
     wanted = query.organization_slug or query.organization_id or active_organization_id(resolved)
@@ -221,8 +228,9 @@ def org_get_full_organization(query: s.FullOrganizationQuery) -> ResponseReturnV
 
 @bp.get("/organization/get-organization")
 @endpoint(summary="An organization (by id, slug, or the active one), without members or invitations", tags=TAGS,
-          query=s.OrganizationQuery, response=s.OrganizationOut | None, auth=True,
+          query=s.OrganizationQuery, response=s.OrganizationOut | None,
           responses={400: "Organization not found", 403: "Not a member"})
+@session_guard
 def org_get_organization(query: s.OrganizationQuery) -> ResponseReturnValue:
     resolved = require_session()
     wanted = query.organization_slug or query.organization_id or active_organization_id(resolved)
@@ -240,8 +248,9 @@ def org_get_organization(query: s.OrganizationQuery) -> ResponseReturnValue:
 
 @bp.post("/organization/set-active")
 @endpoint(summary="Choose the session's active organization (null to unset); re-sets the session cookie",
-          tags=TAGS, body=s.SetActiveBody, response=s.OrganizationOut | None, auth=True,
+          tags=TAGS, body=s.SetActiveBody, response=s.OrganizationOut | None,
           responses={400: "Organization not found", 403: "Not a member"})
+@session_guard
 def org_set_active(body: s.SetActiveBody) -> ResponseReturnValue:
     resolved = require_session()
     current = active_organization_id(resolved)

@@ -14,6 +14,7 @@ from typing import Any
 from flask import g, has_app_context
 from sqlalchemy import select, update
 
+from app.core.errors import ApiError
 from app.extensions import db
 from app.modules.auth.models import Session
 from app.modules.auth.organization.models import Member
@@ -80,10 +81,23 @@ def member_role(user_id: str, organization_id: str) -> str | None:
     return role
 
 
+def member_allows(role: str | None, permissions: Mapping[str, Sequence[str]]) -> bool:
+    """The one organization-role policy: a member's stored role (``"admin,member"``) allows the
+    request when any one of its roles allows every requested action. The guards' permission check,
+    every organization route and the API-key plugin all come here."""
+    return role is not None and role_allows(role, permissions)
+
+
+def require_member_permission(role: str | None, permissions: Mapping[str, Sequence[str]], refusal: ApiError) -> None:
+    """An organization route's role check: raise ``refusal`` (better-auth's code for that route)
+    unless :func:`member_allows`."""
+    if not member_allows(role, permissions):
+        raise refusal
+
+
 def member_has_permission(user_id: str, organization_id: str, permissions: Mapping[str, Sequence[str]]) -> bool:
     """True when the user is a member and any one of their roles allows every requested action."""
-    role = member_role(user_id, organization_id)
-    return role is not None and role_allows(role, permissions)
+    return member_allows(member_role(user_id, organization_id), permissions)
 
 
 def oldest_membership(user_id: str) -> str | None:

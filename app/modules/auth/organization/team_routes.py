@@ -25,9 +25,8 @@ from app.modules.auth.models import utcnow
 from app.modules.auth.organization import team_schemas as s
 from app.modules.auth.organization.common import TAGS, active_organization_id, find_organization, with_cookie
 from app.modules.auth.organization.models import Member, Team, TeamMember
-from app.modules.auth.organization.roles import role_allows
 from app.modules.auth.organization.serializers import team_json, team_member_json
-from app.modules.auth.organization.service import find_member
+from app.modules.auth.organization.service import find_member, member_allows
 from app.modules.auth.organization.team_service import (
     add_team_member,
     clear_active_team,
@@ -42,7 +41,7 @@ from app.modules.auth.organization.team_service import (
     team_options,
     teams_enabled,
 )
-from app.modules.auth.routes.common import bp, json_response, require_session
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard
 from app.modules.auth.sessions import ResolvedSession
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,15 +76,16 @@ def _audit(resolved: ResolvedSession, action: str, team_id: str, organization_id
 @bp.post("/organization/create-team")
 @teams_only
 @endpoint(summary="Create a team in the organization (needs team:create)", tags=TEAM_TAGS,
-          body=s.CreateTeamBody, response=s.TeamOut, auth=True,
+          body=s.CreateTeamBody, response=s.TeamOut,
           responses={400: "No active organization, or maximum number of teams", 403: "Not a member, or not allowed"})
+@session_guard
 def org_create_team(body: s.CreateTeamBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = _acting_organization(resolved, body.organization_id)
     member = find_member(resolved.user_id, organization_id)
     if member is None:  # better-auth's code for it
         raise team_error(403, "YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_ORGANIZATION")
-    if not role_allows(member.role, {"team": ["create"]}):
+    if not member_allows(member.role, {"team": ["create"]}):
         raise team_error(403, "YOU_ARE_NOT_ALLOWED_TO_CREATE_TEAMS_IN_THIS_ORGANIZATION")
     maximum = team_options().maximum_teams
     if maximum is not None and count_teams(organization_id) >= maximum:
@@ -101,8 +101,9 @@ def org_create_team(body: s.CreateTeamBody) -> ResponseReturnValue:
 @bp.get("/organization/list-teams")
 @teams_only
 @endpoint(summary="The teams of an organization the caller belongs to", tags=TEAM_TAGS,
-          query=s.ListTeamsQuery, response=list[s.TeamOut], auth=True,
+          query=s.ListTeamsQuery, response=list[s.TeamOut],
           responses={400: "No active organization", 403: "Not a member"})
+@session_guard
 def org_list_teams(query: s.ListTeamsQuery) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = _acting_organization(resolved, query.organization_id)
@@ -114,13 +115,14 @@ def org_list_teams(query: s.ListTeamsQuery) -> ResponseReturnValue:
 @bp.post("/organization/update-team")
 @teams_only
 @endpoint(summary="Rename a team (needs team:update)", tags=TEAM_TAGS, body=s.UpdateTeamBody,
-          response=s.TeamOut, auth=True,
+          response=s.TeamOut,
           responses={400: "No active organization, or team not found", 403: "Not a member, or not allowed"})
+@session_guard
 def org_update_team(body: s.UpdateTeamBody) -> ResponseReturnValue:
     resolved = require_session()
     organization_id = _acting_organization(resolved, body.data.organization_id)
     member = find_member(resolved.user_id, organization_id)
-    if member is None or not role_allows(member.role, {"team": ["update"]}):
+    if member is None or not member_allows(member.role, {"team": ["update"]}):
         raise team_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_TEAM")
     team = find_team(body.team_id, organization_id)
     if team is None:
@@ -136,8 +138,9 @@ def org_update_team(body: s.UpdateTeamBody) -> ResponseReturnValue:
 @bp.post("/organization/remove-team")
 @teams_only
 @endpoint(summary="Remove a team and its memberships (needs team:delete)", tags=TEAM_TAGS, body=s.TeamIdBody,
-          response=s.MessageOut, auth=True,
+          response=s.MessageOut,
           responses={400: "Team not found, or the organization's last team", 403: "Not allowed"})
+@session_guard
 def org_remove_team(body: s.TeamIdBody) -> ResponseReturnValue:
     optional = resolve_identity()
     given = body.organization_id or (active_organization_id(optional) if optional is not None else None)
@@ -147,7 +150,7 @@ def org_remove_team(body: s.TeamIdBody) -> ResponseReturnValue:
     member = find_member(resolved.user_id, given)
     if member is None or resolved.session.get("activeTeamId") == body.team_id:
         raise team_error(403, "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_TEAM")
-    if not role_allows(member.role, {"team": ["delete"]}):
+    if not member_allows(member.role, {"team": ["delete"]}):
         raise team_error(403, "YOU_ARE_NOT_ALLOWED_TO_DELETE_TEAMS_IN_THIS_ORGANIZATION")
     team = find_team(body.team_id, given)
     if team is None:
@@ -163,8 +166,9 @@ def org_remove_team(body: s.TeamIdBody) -> ResponseReturnValue:
 @bp.post("/organization/set-active-team")
 @teams_only
 @endpoint(summary="Choose the session's active team in the active organization (null to unset)",
-          tags=TEAM_TAGS, body=s.SetActiveTeamBody, response=s.TeamOut | None, auth=True,
+          tags=TEAM_TAGS, body=s.SetActiveTeamBody, response=s.TeamOut | None,
           responses={400: "No active organization, or team not found", 403: "Not in the team"})
+@session_guard
 def org_set_active_team(body: s.SetActiveTeamBody) -> ResponseReturnValue:
     resolved = require_session()
     current = resolved.session.get("activeTeamId")
@@ -207,8 +211,9 @@ def _teams_of(user_id: str, organization_id: str | None = None) -> list[Team]:
 @bp.get("/organization/list-user-teams")
 @teams_only
 @endpoint(summary="The caller's teams (every organization, or one); another member's with member:update",
-          tags=TEAM_TAGS, query=s.ListUserTeamsQuery, response=list[s.TeamOut], auth=True,
+          tags=TEAM_TAGS, query=s.ListUserTeamsQuery, response=list[s.TeamOut],
           responses={400: "No active organization, or not a member", 403: "Not a member, or not allowed"})
+@session_guard
 def org_list_user_teams(query: s.ListUserTeamsQuery) -> ResponseReturnValue:
     resolved = require_session()
     target = query.user_id or resolved.user_id
@@ -219,7 +224,7 @@ def org_list_user_teams(query: s.ListUserTeamsQuery) -> ResponseReturnValue:
         me = find_member(resolved.user_id, organization_id)
         if me is None:
             raise team_error(403, "YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION")
-        if not role_allows(me.role, {"member": ["update"]}):
+        if not member_allows(me.role, {"member": ["update"]}):
             raise team_error(403, "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER")
         if find_member(target, organization_id) is None:
             raise team_error(400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
@@ -234,8 +239,9 @@ def org_list_user_teams(query: s.ListUserTeamsQuery) -> ResponseReturnValue:
 @bp.get("/organization/list-team-members")
 @teams_only
 @endpoint(summary="The members of a team the caller is in (default: the active team)", tags=TEAM_TAGS,
-          query=s.ListTeamMembersQuery, response=list[s.TeamMemberOut], auth=True,
+          query=s.ListTeamMembersQuery, response=list[s.TeamMemberOut],
           responses={400: "No active team, team not found, or not in the team"})
+@session_guard
 def org_list_team_members(query: s.ListTeamMembersQuery) -> ResponseReturnValue:
     resolved = require_session()
     team_id = query.team_id or resolved.session.get("activeTeamId")
@@ -259,7 +265,7 @@ def _team_member_guard(resolved: ResolvedSession, body: s.TeamMemberBody, action
     me = find_member(resolved.user_id, organization_id)
     if me is None:
         raise team_error(400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
-    if not role_allows(me.role, {"member": [action]}):
+    if not member_allows(me.role, {"member": [action]}):
         raise team_error(403, refused)
     if find_member(body.user_id, organization_id) is None:
         raise team_error(400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
@@ -272,8 +278,9 @@ def _team_member_guard(resolved: ResolvedSession, body: s.TeamMemberBody, action
 @bp.post("/organization/add-team-member")
 @teams_only
 @endpoint(summary="Add a member of the organization to a team (needs member:update)", tags=TEAM_TAGS,
-          body=s.TeamMemberBody, response=s.TeamMemberOut, auth=True,
+          body=s.TeamMemberBody, response=s.TeamMemberOut,
           responses={400: "Not a member, or team not found", 403: "Not allowed, or team member limit reached"})
+@session_guard
 def org_add_team_member(body: s.TeamMemberBody) -> ResponseReturnValue:
     resolved = require_session()
     team = _team_member_guard(resolved, body, "update", "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_TEAM_MEMBER")
@@ -286,8 +293,9 @@ def org_add_team_member(body: s.TeamMemberBody) -> ResponseReturnValue:
 @bp.post("/organization/remove-team-member")
 @teams_only
 @endpoint(summary="Remove a user from a team (needs member:delete)", tags=TEAM_TAGS, body=s.TeamMemberBody,
-          response=s.MessageOut, auth=True,
+          response=s.MessageOut,
           responses={400: "Not a member of the organization or team, or team not found", 403: "Not allowed"})
+@session_guard
 def org_remove_team_member(body: s.TeamMemberBody) -> ResponseReturnValue:
     resolved = require_session()
     team = _team_member_guard(resolved, body, "delete", "YOU_ARE_NOT_ALLOWED_TO_REMOVE_A_TEAM_MEMBER")

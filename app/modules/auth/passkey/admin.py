@@ -29,7 +29,7 @@ from app.modules.auth.passkey import store
 from app.modules.auth.passkey.models import Passkey
 from app.modules.auth.passkey.settings import PasskeySettings
 from app.modules.auth.passwordless import require_enabled
-from app.modules.auth.routes.common import bp, json_response
+from app.modules.auth.routes.common import bp, json_response, require_session, session_guard
 from app.modules.auth.sessions import revoke_user_sessions
 
 TAGS = ["Admin"]
@@ -63,9 +63,9 @@ def remove_passkeys(user_id: str, passkey_id: str | None, *, actor_id: str | Non
     tags=TAGS,
     query=s.AdminUserPasskeysQuery,
     response=list[s.PasskeyOut],
-    auth=True,
     responses={403: "Not allowed"},
 )
+@session_guard(check=lambda **_: (require_enabled(PasskeySettings), require_session()))
 def admin_list_user_passkeys(query: s.AdminUserPasskeysQuery) -> ResponseReturnValue:
     require_enabled(PasskeySettings)
     authorize({"user": ["get"]}, LIST)
@@ -78,9 +78,9 @@ def admin_list_user_passkeys(query: s.AdminUserPasskeysQuery) -> ResponseReturnV
     tags=TAGS,
     body=s.AdminRemovePasskeyBody,
     response=s.RemovedOut,
-    auth=True,
     responses={403: "Not allowed", 404: "Passkey not found"},
 )
+@session_guard(check=lambda **_: (require_enabled(PasskeySettings), require_session()))
 def admin_remove_user_passkey(body: s.AdminRemovePasskeyBody) -> ResponseReturnValue:
     require_enabled(PasskeySettings)
     _, actor = authorize({"user": ["update"]}, REMOVE)

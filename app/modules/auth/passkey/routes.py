@@ -36,6 +36,7 @@ from app.modules.auth.routes.common import (
     current_user_row,
     json_response,
     require_session,
+    session_guard,
     start_session,
     user_body,
     with_session_cookie,
@@ -79,9 +80,9 @@ def _failure(action: str, error: ApiError, **details: str | None) -> None:
     tags=TAGS,
     query=s.RegisterOptionsQuery,
     response=s.RegisterOptionsOut,
-    auth=True,
     responses={401: "No session", 403: "Session not fresh"},
 )
+@session_guard(check=lambda **_: (_cfg(), _fresh_session()))
 def generate_register_options(query: s.RegisterOptionsQuery) -> ResponseReturnValue:
     cfg = _cfg()
     resolved = _fresh_session()
@@ -105,9 +106,9 @@ def generate_register_options(query: s.RegisterOptionsQuery) -> ResponseReturnVa
     tags=TAGS,
     body=s.VerifyRegistrationBody,
     response=s.PasskeyOut,
-    auth=True,
     responses={400: "Challenge not found or attestation refused", 401: "No session or not this user's ceremony"},
 )
+@session_guard(check=lambda **_: (_cfg(), _fresh_session()))
 def verify_registration_route(body: s.VerifyRegistrationBody) -> ResponseReturnValue:
     cfg = _cfg()
     resolved = _fresh_session()
@@ -219,7 +220,8 @@ def verify_authentication_route(body: s.VerifyAuthenticationBody) -> ResponseRet
 
 
 @bp.get("/passkey/list-user-passkeys")
-@endpoint(summary="The signed-in user's passkeys", tags=TAGS, response=list[s.PasskeyOut], auth=True)
+@endpoint(summary="The signed-in user's passkeys", tags=TAGS, response=list[s.PasskeyOut])
+@session_guard(check=lambda **_: (_cfg(), require_session()))
 def list_user_passkeys() -> ResponseReturnValue:
     _cfg()
     resolved = require_session()
@@ -241,9 +243,9 @@ def _own(passkey_id: str, resolved: ResolvedSession, forbidden: ApiError) -> Pas
     tags=TAGS,
     body=s.DeletePasskeyBody,
     response=s.StatusOut,
-    auth=True,
     responses={404: "Passkey not found"},
 )
+@session_guard(check=lambda **_: (_cfg(), require_session()))
 def delete_passkey(body: s.DeletePasskeyBody) -> ResponseReturnValue:
     _cfg()
     resolved = require_session()
@@ -262,9 +264,9 @@ def delete_passkey(body: s.DeletePasskeyBody) -> ResponseReturnValue:
     tags=TAGS,
     body=s.UpdatePasskeyBody,
     response=s.PasskeyUpdateOut,
-    auth=True,
     responses={404: "Passkey not found"},
 )
+@session_guard(check=lambda **_: (_cfg(), require_session()))
 def update_passkey(body: s.UpdatePasskeyBody) -> ResponseReturnValue:
     _cfg()
     resolved = require_session()

@@ -19,6 +19,7 @@ from app.modules.auth.routes.common import (
     hasher,
     json_response,
     require_session,
+    session_guard,
     settings,
     start_session,
     user_body,
@@ -52,8 +53,8 @@ def _check_password(user_id: str, password: str) -> Account:
     tags=TAGS,
     body=s.UpdateUserBody,
     response=s.StatusResponse,
-    auth=True,
 )
+@session_guard
 def update_user(body: s.UpdateUserBody) -> ResponseReturnValue:
     resolved = require_session()
     if body.email is not None:
@@ -87,8 +88,8 @@ def update_user(body: s.UpdateUserBody) -> ResponseReturnValue:
     body=s.ChangePasswordBody,
     response=s.TokenAndUser,
     responses={400: "Invalid password or policy violation"},
-    auth=True,
 )
+@session_guard
 def change_password(body: s.ChangePasswordBody) -> ResponseReturnValue:
     cfg = settings()
     resolved = require_session()
@@ -110,8 +111,9 @@ def change_password(body: s.ChangePasswordBody) -> ResponseReturnValue:
 
 @bp.post("/verify-password")
 @endpoint(
-    summary="Check the user's password", tags=TAGS, body=s.VerifyPasswordBody, response=s.StatusResponse, auth=True
+    summary="Check the user's password", tags=TAGS, body=s.VerifyPasswordBody, response=s.StatusResponse
 )
+@session_guard
 def verify_password(body: s.VerifyPasswordBody) -> ResponseReturnValue:
     resolved = require_session()
     _check_password(resolved.user_id, body.password)
@@ -125,8 +127,8 @@ def verify_password(body: s.VerifyPasswordBody) -> ResponseReturnValue:
     body=s.DeleteUserBody,
     response=s.DeleteUserResponse,
     responses={400: "Invalid password, or session too old without a password"},
-    auth=True,
 )
+@session_guard
 def delete_user(body: s.DeleteUserBody) -> ResponseReturnValue:
     resolved = require_session()
     if not settings().auth.delete_user.enabled:  # better-auth: the session first, then 404 when off
@@ -150,8 +152,8 @@ def delete_user(body: s.DeleteUserBody) -> ResponseReturnValue:
     summary="The user's linked accounts (credential, identity providers)",
     tags=TAGS,
     response=list[s.AccountOut],
-    auth=True,
 )
+@session_guard
 def list_accounts() -> ResponseReturnValue:
     resolved = require_session()
     rows = db.session.scalars(select(Account).where(Account.user_id == resolved.user_id)).all()

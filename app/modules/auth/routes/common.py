@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast, overload
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.core.api import mark_guard
 from app.core.errors import ApiError
+from app.core.identity import current, is_bound
 from app.modules.auth.cookies import (
     SESSION_TOKEN,
     clear_session_cookies,
@@ -21,8 +25,10 @@ from app.modules.auth.passwords import PasswordHasher
 from app.modules.auth.protection import protect
 from app.modules.auth.serializers import user_json
 from app.modules.auth.sessions import ResolvedSession, create_session
+from app.modules.auth.state import auth_state
 
 R = TypeVar("R", bound=BaseResponse)
+F = TypeVar("F", bound=Callable[..., Any])
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 bp.before_request(protect)
@@ -34,9 +40,10 @@ def _clear_dead_session(response: Response) -> Response:
     the cookies, whatever it answers, as better-auth's session lookup does on every endpoint that
     needs one; a cookie whose signature does not verify is none of ours to touch. A bearer token
     stands for the cookie in better-auth (its plugin turns it into one): cleared too."""
-    if not g.get("auth_resolved") or g.get("auth_session") is not None or g.get("user") is not None:
+    identity = current()
+    if not is_bound() or identity.resolved is not None or identity.user is not None:
         return response
-    if g.get("auth_unavailable"):
+    if identity.unavailable:
         return response  # "cannot tell" is not "dead": an outage never clears a cookie
     session_cookie = cookie_name(SESSION_TOKEN) + "="
     if any(line.startswith(session_cookie) for line in response.headers.getlist("Set-Cookie")):
@@ -55,7 +62,7 @@ def settings() -> Any:
 
 
 def hasher() -> PasswordHasher:
-    found: PasswordHasher = current_app.extensions["auth.hasher"]
+    found: PasswordHasher = auth_state().hasher
     return found
 
 
@@ -79,6 +86,38 @@ def require_session() -> ResolvedSession:
         raise_if_unavailable()
         raise ApiError(401, "UNAUTHORIZED", "Unauthorized")
     return resolved
+
+
+def _require_session(**_kwargs: Any) -> object:
+    return require_session()
+
+
+@overload
+def session_guard(view: F) -> F: ...
+
+
+@overload
+def session_guard(*, check: Callable[..., object]) -> Callable[[F], F]: ...
+
+
+def session_guard(view: F | None = None, *, check: Callable[..., object] = _require_session) -> Any:
+    """better-auth's session middleware as a guard, written under ``@endpoint``: the body is validated
+    first (better-auth's order on its own routes), then ``check`` refuses before the handler runs
+    (401 ``UNAUTHORIZED`` without a session, 503 when it cannot tell). ``check`` gets the view's
+    keyword arguments; a route passes its own when something comes before the session (the plugin
+    switched off: 404) or its refusal has its own code. The guard is what puts ``security`` in
+    the OpenAPI document. Usable as ``@session_guard`` or ``@session_guard(check=...)``."""
+
+    def decorator(inner: F) -> F:
+        @wraps(inner)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            check(**kwargs)
+            return inner(*args, **kwargs)
+
+        mark_guard(wrapper, inner, "session")
+        return cast(F, wrapper)
+
+    return decorator(view) if view is not None else decorator
 
 
 def current_user_row(resolved: ResolvedSession) -> User:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -34,12 +34,13 @@ from app.modules.auth.routes.common import (
 from app.modules.auth.routes.verification import send_verification_mail
 from app.modules.auth.sessions import revoke_by_hash
 from app.modules.auth.sign_in_guard import sign_in_guard
+from app.modules.auth.state import auth_state
 
 INVALID_CREDENTIALS = ApiError(401, "INVALID_EMAIL_OR_PASSWORD", "Invalid email or password")
 
 
 def _check_callback(url: str | None, code: str) -> None:
-    checker = current_app.extensions.get("auth.check_redirect")
+    checker = auth_state().check_redirect
     if checker is not None:
         checker(url, code)
 
@@ -181,7 +182,7 @@ def sign_in(body: s.SignInBody) -> ResponseReturnValue:
         raise ApiError(403, "EMAIL_NOT_VERIFIED", "Email not verified")
     # Plugins may take over here (two-factor challenge): a hook that returns a response ends the
     # sign-in with it, before any session exists.
-    for hook in current_app.extensions.get("auth.sign_in_hooks", ()):
+    for hook in auth_state().sign_in_hooks:
         taken_over: Response | None = hook(user, body)
         if taken_over is not None:
             db.session.commit()

@@ -23,7 +23,7 @@ from app.modules import audit_logger
 from app.modules.auth import schemas as s
 from app.modules.auth.crypto import symmetric_decrypt
 from app.modules.auth.models import Account, utcnow
-from app.modules.auth.routes.common import TAGS, bp, json_response, require_session
+from app.modules.auth.routes.common import TAGS, bp, json_response, require_session, session_guard
 from app.modules.auth.serializers import iso
 from app.modules.auth.sessions import ResolvedSession, is_fresh
 
@@ -96,8 +96,9 @@ def _valid_access_token(fed: Any, account: Account) -> dict[str, Any]:
 
 @bp.post("/unlink-account")
 @endpoint(summary="Unlink one of the user's accounts (never the last one); needs a fresh session", tags=TAGS,
-          body=s.UnlinkAccountBody, response=s.StatusResponse, auth=True,
+          body=s.UnlinkAccountBody, response=s.StatusResponse,
           responses={400: "Last account, or not found", 403: "Session not fresh"})
+@session_guard
 def unlink_account(body: s.UnlinkAccountBody) -> ResponseReturnValue:
     resolved = require_session()
     if not is_fresh(resolved):
@@ -117,8 +118,9 @@ def unlink_account(body: s.UnlinkAccountBody) -> ResponseReturnValue:
 
 @bp.post("/get-access-token")
 @endpoint(summary="A valid provider access token for one of the user's accounts (refreshed when due)",
-          tags=TAGS, body=s.AccountSelection, response=s.AccessTokenOut, auth=True,
+          tags=TAGS, body=s.AccountSelection, response=s.AccessTokenOut,
           responses={400: "Account not found, provider not supported, refresh failed"})
+@session_guard
 def get_access_token(body: s.AccountSelection) -> ResponseReturnValue:
     resolved = require_session()
     account = _account(resolved, body.account_id)
@@ -133,8 +135,9 @@ def get_access_token(body: s.AccountSelection) -> ResponseReturnValue:
 
 @bp.post("/refresh-token")
 @endpoint(summary="Refresh one of the user's provider accounts with the provider (refresh grant)", tags=TAGS,
-          body=s.AccountSelection, response=s.RefreshTokenOut, auth=True,
+          body=s.AccountSelection, response=s.RefreshTokenOut,
           responses={400: "Account not found, provider not supported, no refresh token, refresh failed"})
+@session_guard
 def refresh_token(body: s.AccountSelection) -> ResponseReturnValue:
     resolved = require_session()
     account = _account(resolved, body.account_id)
@@ -161,8 +164,9 @@ def refresh_token(body: s.AccountSelection) -> ResponseReturnValue:
 
 @bp.get("/account-info")
 @endpoint(summary="The provider's view of the user (UserInfo) for one of the user's accounts", tags=TAGS,
-          query=s.AccountSelection, response=s.AccountInfoOut, auth=True,
+          query=s.AccountSelection, response=s.AccountInfoOut,
           responses={400: "Account not found, provider not configured", 401: "No session, or no user info"})
+@session_guard
 def account_info(query: s.AccountSelection) -> ResponseReturnValue:
     from app.modules.auth.oidc.client import fetch_userinfo
     from app.modules.auth.oidc.profile import profile_from_claims

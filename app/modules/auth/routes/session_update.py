@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.modules.auth import schemas as s
-from app.modules.auth.routes.common import TAGS, bp, require_session
+from app.modules.auth.routes.common import TAGS, bp, require_session, session_guard
 
 #: Session fields the plugins own (better-auth ``input: false``).
 PLUGIN_FIELDS = ("activeOrganizationId", "impersonatedBy", "activeTeamId")
@@ -21,8 +21,9 @@ PLUGIN_FIELDS = ("activeOrganizationId", "impersonatedBy", "activeTeamId")
 
 @bp.post("/update-session")
 @endpoint(summary="Update the session's own fields (none are client-settable here)", tags=TAGS,
-          body=s.UpdateSessionBody, response=s.UpdateSessionOut, auth=True,
+          body=s.UpdateSessionBody, response=s.UpdateSessionOut,
           responses={400: "No fields to update, or a field not allowed"})
+@session_guard
 def update_session(body: s.UpdateSessionBody) -> ResponseReturnValue:
     require_session()
     given = body.model_extra or {}

@@ -8,28 +8,30 @@ usable bearer credentials). Each other session's ``token`` is its id, an opaque 
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app.core.api import endpoint
 from app.core.errors import ApiError
+from app.core.identity import current
 from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth import schemas as s
 from app.modules.auth.crypto import hash_token
-from app.modules.auth.identity import raise_if_unavailable, resolve_identity
+from app.modules.auth.identity import raise_if_unavailable, rebind_session, resolve_identity
 from app.modules.auth.models import Session, utcnow
 from app.modules.auth.routes.common import (
     TAGS,
     bp,
     json_response,
     require_session,
+    session_guard,
     with_session_cookie,
     without_session,
 )
 from app.modules.auth.serializers import session_json
 from app.modules.auth.sessions import is_fresh, needs_refresh, refresh, revoke_by_hash, revoke_user_sessions
+from app.modules.auth.state import auth_state
 
 
 @bp.get("/get-session")
@@ -40,18 +42,18 @@ from app.modules.auth.sessions import is_fresh, needs_refresh, refresh, revoke_b
     response=s.SessionAndUser | None,
 )
 def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
-    from flask import g, request
+    from flask import request
 
     from app.modules.auth.cookies import SESSION_TOKEN, read_signed_cookie
 
     resolved = resolve_identity()
-    auth_error = g.get("auth_error")
-    if auth_error is not None:  # a credential was presented and refused (e.g. a revoked API key)
-        raise auth_error
+    identity = current()
+    if identity.error is not None:  # a credential was presented and refused (e.g. a revoked API key)
+        raise identity.error
     raise_if_unavailable()  # the database is down: 503, and the cookie stays
-    if resolved is None and g.get("user") is not None:
-        # Identified by another credential (API key): its resolver built a session-shaped g.session.
-        response = json_response({"session": g.session, "user": g.user.json})
+    if resolved is None and identity.user is not None:
+        # Identified by another credential (API key): its resolver built a session-shaped session.
+        response = json_response({"session": identity.session, "user": identity.user.json})
     elif resolved is None:
         response = json_response(None)
         # A genuine session cookie that no longer resolves (revoked, expired) is cleared, as
@@ -65,12 +67,12 @@ def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
         if not query.disable_refresh and needs_refresh(resolved):
             resolved = refresh(resolved)
             db.session.commit()
-            g.auth_session = resolved
+            rebind_session(resolved)
             refreshed = True
         response = json_response({"session": resolved.session_with_token(), "user": resolved.user})
-        if refreshed and g.get("auth_source") == "cookie":
+        if refreshed and identity.credential == "cookie":
             with_session_cookie(response, resolved.token, dont_remember=resolved.dont_remember)
-    for hook in current_app.extensions.get("auth.get_session_hooks", ()):
+    for hook in auth_state().get_session_hooks:
         hook(response)  # e.g. the jwt plugin's set-auth-jwt header
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -83,8 +85,8 @@ def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
     tags=TAGS,
     response=list[s.SessionOut],
     responses={403: "Session not fresh"},
-    auth=True,
 )
+@session_guard
 def list_sessions() -> ResponseReturnValue:
     resolved = require_session()
     if not is_fresh(resolved):
@@ -105,8 +107,8 @@ def list_sessions() -> ResponseReturnValue:
     tags=TAGS,
     body=s.RevokeSessionBody,
     response=s.StatusResponse,
-    auth=True,
 )
+@session_guard
 def revoke_session(body: s.RevokeSessionBody) -> ResponseReturnValue:
     resolved = require_session()
     row = db.session.scalar(
@@ -130,8 +132,9 @@ def revoke_session(body: s.RevokeSessionBody) -> ResponseReturnValue:
 
 @bp.post("/revoke-sessions")
 @endpoint(
-    summary="Revoke every session of the user, this one included", tags=TAGS, response=s.StatusResponse, auth=True
+    summary="Revoke every session of the user, this one included", tags=TAGS, response=s.StatusResponse
 )
+@session_guard
 def revoke_sessions() -> ResponseReturnValue:
     resolved = require_session()
     revoke_user_sessions(resolved.user_id)
@@ -143,7 +146,8 @@ def revoke_sessions() -> ResponseReturnValue:
 
 
 @bp.post("/revoke-other-sessions")
-@endpoint(summary="Revoke every session of the user but this one", tags=TAGS, response=s.StatusResponse, auth=True)
+@endpoint(summary="Revoke every session of the user but this one", tags=TAGS, response=s.StatusResponse)
+@session_guard
 def revoke_other_sessions() -> ResponseReturnValue:
     resolved = require_session()
     revoke_user_sessions(resolved.user_id, keep_hash=resolved.token_hash)

@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 from urllib.parse import urlencode, urljoin
 
-from flask import current_app, redirect
+from flask import redirect
 from flask.typing import ResponseReturnValue
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, JoseError
@@ -37,11 +37,13 @@ from app.modules.auth.routes.common import (
     hasher,
     json_response,
     require_session,
+    session_guard,
     settings,
     with_session_cookie,
 )
 from app.modules.auth.sessions import invalidate_user, revoke_user_sessions
 from app.modules.auth.single_use import RESET_PREFIX, consume, forget_reset_tokens
+from app.modules.auth.state import auth_state
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def _auth_url(path: str, **params: str | None) -> str:
 
 
 def _check_url(url: str | None, code: str) -> None:
-    checker = current_app.extensions.get("auth.check_redirect")
+    checker = auth_state().check_redirect
     if checker is not None:
         checker(url, code)
 
@@ -77,7 +79,7 @@ def _deliver(mailer: Mailer, message: Message) -> None:
 def send_auth_mail(message: Message) -> None:
     """Send after the answer, off the request thread: how long SMTP takes must not tell whether an
     account exists. The module's ``on_close`` waits for mails still in flight."""
-    current_app.extensions["auth.mail_executor"].submit(_deliver, get_mailer(), message)
+    auth_state().mail_executor.submit(_deliver, get_mailer(), message)
 
 
 def email_token(claims: dict[str, str]) -> str:
@@ -188,8 +190,8 @@ def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
     tags=TAGS,
     body=s.ChangeEmailBody,
     response=s.StatusResponse,
-    auth=True,
 )
+@session_guard
 def change_email(body: s.ChangeEmailBody) -> ResponseReturnValue:
     resolved = require_session()
     _check_url(body.callback_url, "INVALID_CALLBACK_URL")
@@ -317,7 +319,7 @@ def reset_password(body: s.ResetPasswordBody) -> ResponseReturnValue:
         account.updated_at = now
     revoke_user_sessions(user_id)
     db.session.commit()
-    lockout = current_app.extensions.get("auth.lockout")
+    lockout = auth_state().lockout
     user = db.session.get(User, user_id)
     if lockout is not None and user is not None:
         lockout.reset(user.email)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from app.core.settings import section
+from app.modules.auth.state import auth_state
 
 
 def init_app(app: Flask) -> None:
@@ -18,4 +19,4 @@ def init_app(app: Flask) -> None:
     from app.modules.auth.two_factor.options import TwoFactorOptions
 
     section(app, TwoFactorOptions)  # a wrong AUTH__TWO_FACTOR__* setting fails at start, not mid-request
-    app.extensions["auth.sign_in_hooks"].append(sign_in_hook)
+    auth_state(app).sign_in_hooks.append(sign_in_hook)

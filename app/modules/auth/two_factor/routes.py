@@ -9,7 +9,7 @@ caller's session (OWASP Session Management Cheat Sheet: renew the session on pri
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response
 from flask.typing import ResponseReturnValue
 from sqlalchemy import or_, select, update
 
@@ -30,12 +30,14 @@ from app.modules.auth.routes.common import (
     hasher,
     json_response,
     require_session,
+    session_guard,
     settings,
     start_session,
     with_session_cookie,
 )
 from app.modules.auth.serializers import user_json
 from app.modules.auth.sessions import ResolvedSession, invalidate_user, revoke_by_hash
+from app.modules.auth.state import auth_state
 from app.modules.auth.two_factor import backup_codes
 from app.modules.auth.two_factor import schemas as s
 from app.modules.auth.two_factor.challenge import (
@@ -77,7 +79,7 @@ def _secret() -> str:
 
 
 def two_factor_lockout() -> AccountLockout | None:
-    lockout: AccountLockout | None = current_app.extensions.get("auth.lockout")
+    lockout: AccountLockout | None = auth_state().lockout
     return lockout
 
 
@@ -215,7 +217,8 @@ def complete_sign_in(challenge: Challenge, *, trust: bool, method: str) -> Respo
 @bp.post("/two-factor/enable", endpoint="two_factor_enable")
 @endpoint(summary="Start TOTP setup: a secret and backup codes, pending until the first code is verified",
           tags=TAGS, body=s.EnableBody, response=s.EnableResponse,
-          responses={400: "Invalid password, TOTP already enabled, or OTP not available"}, auth=True)
+          responses={400: "Invalid password, TOTP already enabled, or OTP not available"})
+@session_guard
 def enable(body: s.EnableBody) -> ResponseReturnValue:
     resolved = require_session()
     user = current_user_row(resolved)
@@ -242,7 +245,8 @@ def enable(body: s.EnableBody) -> ResponseReturnValue:
 
 @bp.post("/two-factor/get-totp-uri", endpoint="two_factor_get_totp_uri")
 @endpoint(summary="The otpauth:// URI of the user's TOTP secret", tags=TAGS, body=s.PasswordBody,
-          response=s.TotpUriResponse, responses={400: "Invalid password or TOTP not set up"}, auth=True)
+          response=s.TotpUriResponse, responses={400: "Invalid password or TOTP not set up"})
+@session_guard
 def get_totp_uri(body: s.PasswordBody) -> ResponseReturnValue:
     resolved = require_session()
     user = current_user_row(resolved)
@@ -324,7 +328,8 @@ def verify_backup_code(body: s.VerifyBackupCodeBody) -> ResponseReturnValue:
 @bp.post("/two-factor/generate-backup-codes", endpoint="two_factor_generate_backup_codes")
 @endpoint(summary="Replace the backup codes with new ones (the old ones stop working)", tags=TAGS,
           body=s.PasswordBody, response=s.BackupCodesResponse,
-          responses={400: "Invalid password or two-factor not enabled"}, auth=True)
+          responses={400: "Invalid password or two-factor not enabled"})
+@session_guard
 def generate_backup_codes(body: s.PasswordBody) -> ResponseReturnValue:
     resolved = require_session()
     user = current_user_row(resolved)
@@ -345,7 +350,8 @@ def generate_backup_codes(body: s.PasswordBody) -> ResponseReturnValue:
 
 @bp.post("/two-factor/disable", endpoint="two_factor_disable")
 @endpoint(summary="Turn two-factor off: the secret, backup codes and trusted devices are forgotten",
-          tags=TAGS, body=s.PasswordBody, response=s.StatusOut, responses={400: "Invalid password"}, auth=True)
+          tags=TAGS, body=s.PasswordBody, response=s.StatusOut, responses={400: "Invalid password"})
+@session_guard
 def disable(body: s.PasswordBody) -> ResponseReturnValue:
     from flask import request
 
