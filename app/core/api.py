@@ -216,9 +216,11 @@ def endpoint(
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if body is not None:
+            # Already-validated models are taken as given: the server-rendered pages call routes as
+            # functions (app/web/calls.py), through the guards above this decorator.
+            if body is not None and "body" not in kwargs:
                 kwargs["body"] = parse_body(body)
-            if query is not None:
+            if query is not None and "query" not in kwargs:
                 kwargs["query"] = parse_query(query)
             return view(*args, **kwargs)
 

@@ -92,7 +92,7 @@ def call(
     from app.core.api import operation_of
 
     operation = operation_of(view)
-    target: Callable[..., Any] = getattr(view, "__wrapped__", view)
+    target: Callable[..., Any] = view  # guards run; @endpoint takes the models validated here
     kwargs: dict[str, Any] = dict(view_args)
     ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
     hooks_before = len(ctx._after_request_functions)
