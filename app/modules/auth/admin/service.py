@@ -18,6 +18,7 @@ from sqlalchemy import event, select
 from app.core.errors import ApiError
 from app.extensions import db
 from app.modules.auth.admin.access import grants, options, role_exists
+from app.modules.auth.credentials import store_password_hash
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.models import Account, Session, User, utcnow
 from app.modules.auth.passwords import PasswordHasher, check_password_length
@@ -130,16 +131,7 @@ def unban(user: User) -> None:
 def set_password(user: User, password: str, *, keep_session_hash: str | None = None) -> None:
     """A new password; the user's sessions end (but the caller's own, when it is theirs)."""
     check_password_policy(password)
-    now = utcnow()
-    account = db.session.scalar(
-        select(Account).where(Account.user_id == user.id, Account.provider_id == "credential")
-    )
-    if account is None:
-        db.session.add(Account(id=generate_id(), account_id=user.id, provider_id="credential", user_id=user.id,
-                               password=_hasher().hash(password), created_at=now, updated_at=now))
-    else:
-        account.password = _hasher().hash(password)
-        account.updated_at = now
+    store_password_hash(user.id, _hasher().hash(password))
     revoke_user_sessions(user.id, keep_hash=keep_session_hash)
     forget_reset_tokens(user.id)
     lockout = auth_state().lockout

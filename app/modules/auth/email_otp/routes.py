@@ -9,18 +9,17 @@ exist leaks nothing the mailbox owner does not know (better-auth's ``USER_NOT_FO
 from __future__ import annotations
 
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.extensions import db
 from app.modules import audit_logger
-from app.modules.auth.crypto import generate_id
+from app.modules.auth.credentials import store_password_hash
 from app.modules.auth.email_otp import codes
 from app.modules.auth.email_otp import schemas as s
 from app.modules.auth.email_otp.settings import EmailOtpSettings
 from app.modules.auth.emails import one_time_code_email
-from app.modules.auth.models import Account, User, utcnow
+from app.modules.auth.models import User, utcnow
 from app.modules.auth.passwordless import (
     complete_sign_in,
     create_verified_user,
@@ -239,23 +238,8 @@ def reset_password_otp(body: s.ResetPasswordOtpBody) -> ResponseReturnValue:
         db.session.commit()
         raise USER_NOT_FOUND
     prove_email_ownership(user)  # an unverified account keeps nothing its creator set up
+    store_password_hash(user.id, password_hash)
     now = utcnow()
-    account = db.session.scalar(select(Account).where(Account.user_id == user.id, Account.provider_id == "credential"))
-    if account is None:
-        db.session.add(
-            Account(
-                id=generate_id(),
-                account_id=user.id,
-                provider_id="credential",
-                user_id=user.id,
-                password=password_hash,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    else:
-        account.password = password_hash
-        account.updated_at = now
     user.updated_at = now
     revoke_user_sessions(user.id)  # better than better-auth: a reset ends every session (OWASP)
     db.session.commit()

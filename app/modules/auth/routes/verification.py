@@ -25,11 +25,12 @@ from app.core.errors import ApiError
 from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth import schemas as s
+from app.modules.auth.credentials import store_password_hash
 from app.modules.auth.crypto import generate_id, hash_token
 from app.modules.auth.emails import password_reset_email, verification_email
 from app.modules.auth.identity import resolve_identity
 from app.modules.auth.mail import Mailer, MailError, Message, get_mailer
-from app.modules.auth.models import Account, User, Verification, utcnow
+from app.modules.auth.models import User, Verification, utcnow
 from app.modules.auth.passwords import check_password_length
 from app.modules.auth.routes.common import (
     TAGS,
@@ -300,23 +301,7 @@ def reset_password(body: s.ResetPasswordBody) -> ResponseReturnValue:
 
         # The link proved the mailbox: an unverified account keeps nothing its creator set up.
         prove_email_ownership(owner)
-    account = db.session.scalar(select(Account).where(Account.user_id == user_id, Account.provider_id == "credential"))
-    now = utcnow()
-    if account is None:
-        db.session.add(
-            Account(
-                id=generate_id(),
-                account_id=user_id,
-                provider_id="credential",
-                user_id=user_id,
-                password=hasher().hash(body.new_password),
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    else:
-        account.password = hasher().hash(body.new_password)
-        account.updated_at = now
+    store_password_hash(user_id, hasher().hash(body.new_password))
     revoke_user_sessions(user_id)
     db.session.commit()
     lockout = auth_state().lockout
