@@ -36,6 +36,12 @@ def ensure_node_modules() -> None:
         marker.touch()
 
 
+def js_module(*parts: str) -> Path:
+    """The path of a file in ``tests/js/node_modules``, installing them first if needed."""
+    ensure_node_modules()
+    return JS_DIR.joinpath("node_modules", *parts)
+
+
 def run_node(script: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Any:
     """Run ``tests/js/<script>`` with node; it must print one JSON document on its last line."""
     ensure_node_modules()

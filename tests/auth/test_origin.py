@@ -19,7 +19,7 @@ from app.modules.auth.origin import (
     is_safe_relative_url,
 )
 from config import load_settings
-from tests.jsenv import JS_DIR
+from tests.jsenv import JS_DIR, js_module
 
 BASE = "http://localhost:5000"
 TRUSTED = TrustedOrigins(
@@ -140,9 +140,8 @@ STRICTER = [
 
 @pytest.mark.node
 def test_agrees_with_better_auths_matcher_and_is_stricter_only_where_documented() -> None:
-    if not shutil.which("node"):
-        pytest.skip("needs node")
-    module = JS_DIR / "node_modules" / "better-auth" / "dist" / "auth" / "trusted-origins.mjs"
+    assert shutil.which("node"), "node is needed (scripts/test.sh installs it)"
+    module = js_module("better-auth", "dist", "auth", "trusted-origins.mjs")
     script = (
         f"import {{ matchesOriginPattern }} from {json.dumps(module.as_uri())};"
         "console.log(JSON.stringify(JSON.parse(process.argv[1]).map(([u, p]) => matchesOriginPattern(u, p))));"
