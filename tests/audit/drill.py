@@ -25,11 +25,13 @@ WAIT = 60.0  # upper bound of every wait; never an assertion on speed
 GRACEFUL = 4  # GUNICORN_GRACEFUL_TIMEOUT of the drills: the drain gets 3 s
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT, log_file: Path | None = None) -> None:
+    """Poll ``condition``; on giving up, the tail of ``log_file`` (the server's) says why."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
+            tail = f"\n{log_file.read_text()[-4000:]}" if log_file and log_file.exists() else ""
+            raise AssertionError(f"gave up waiting for {what}{tail}")
         time.sleep(0.05)
 
 

@@ -41,8 +41,8 @@ def _restart_and_count(url: str, spool: Path, log_file: Path, expected: int) -> 
     """A new server writes what the old one left in the spool: every entry exactly once."""
     server = Server(url, spool, log_file)
     try:
-        wait_for(lambda: counted(url)[0] >= expected, f"{expected} entries after the restart")
-        assert server.ready() and len(server.worker_pids()) == 2
+        wait_for(lambda: counted(url)[0] >= expected, f"{expected} entries after the restart", log_file=log_file)
+        wait_for(lambda: server.ready() and len(server.worker_pids()) == 2, "both workers ready", log_file=log_file)
         assert server.terminate() == 0
     finally:
         server.kill()
@@ -92,12 +92,12 @@ def test_sigkill_of_a_worker_with_a_backlog(drill_database: str, tmp_path: Path)
             victim = max(sent, key=lambda pid: sent[pid])
             os.kill(victim, signal.SIGKILL)  # as the OOM killer does: no hook runs
             wait_for(lambda: victim not in server.worker_pids() and len(server.worker_pids()) == 2,
-                     "gunicorn to replace the killed worker")
+                     "gunicorn to replace the killed worker", log_file=log_file)
             assert counted_without_lock(drill_database) == 0
         # The lock is gone: the replacement (or the survivor) writes the dead worker's segment.
         total = sum(sent.values())
-        wait_for(lambda: counted(drill_database)[0] >= total, f"{total} entries")
-        assert server.ready() and len(server.worker_pids()) == 2
+        wait_for(lambda: counted(drill_database)[0] >= total, f"{total} entries", log_file=log_file)
+        wait_for(lambda: server.ready() and len(server.worker_pids()) == 2, "both workers ready", log_file=log_file)
         assert server.terminate() == 0
     finally:
         server.kill()
