@@ -22,6 +22,7 @@ from flask.cli import AppGroup
 from flask.testing import FlaskClient
 
 from app.core.identity import current
+from app.core.redis import REDIS_ERRORS
 
 auth_cli = AppGroup("auth", help="Auth module commands.")
 
@@ -227,7 +228,7 @@ def check_redis(app: Flask) -> str:
     target = f"{where.hostname}:{where.port or 6379}{where.path or '/0'}"
     try:
         client.ping()
-    except Exception as error:  # noqa: BLE001 - any client error means unreachable
+    except REDIS_ERRORS as error:  # any client error means unreachable
         raise CheckFailed(f"{target} unreachable: {error}") from None
     return f"{target} answers PING"
 
