@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, Table, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -43,6 +43,14 @@ if TYPE_CHECKING:
 
 else:
     Model = db.Model
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched: ``Session.execute`` is typed to return a ``Result``, and
+    for those statements it is a :class:`CursorResult`, which carries the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} has no row count: not the result of an UPDATE or DELETE")
+    return result.rowcount
 
 
 def utcnow() -> datetime:

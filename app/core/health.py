@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from app.core.api import ApiModel, endpoint
 from app.core.metrics import require_metrics_token
+from app.core.proxies import unproxied
 from app.core.settings import Section, current, section
 from app.extensions import db
 
@@ -109,7 +110,7 @@ def livez() -> ResponseReturnValue:
 def readyz() -> ResponseReturnValue:
     from app.modules import ensure_ready
 
-    ensure_ready(current_app._get_current_object())  # type: ignore[attr-defined]
+    ensure_ready(unproxied(current_app))
     components: dict[str, dict[str, Any]] = {"database": _check_database()}
     redis_status = _check_redis()
     if redis_status is not None:

@@ -22,6 +22,7 @@ from flask.cli import AppGroup
 from flask.testing import FlaskClient
 
 from app.core.identity import current
+from app.core.proxies import unproxied
 from app.core.redis import REDIS_ERRORS
 
 auth_cli = AppGroup("auth", help="Auth module commands.")
@@ -279,7 +280,7 @@ def run_checks(app: Flask) -> list[CheckResult]:
 @auth_cli.command("check")
 def check_command() -> None:
     """Check the auth bridge of the configured app; exit status 1 when a check fails."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = unproxied(current_app)
     results = run_checks(app)
     for result in results:
         click.echo(result.line())
