@@ -65,7 +65,7 @@ def _check_redis() -> dict[str, Any] | None:
         return {"status": "DEGRADED", "detail": "unavailable (circuit breaker open): served without it"}
     try:
         client.ping()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 - a probe reports any failure, it never fails itself
         log.warning("readiness: redis check failed: %s", error)
         return {"status": "DEGRADED", "detail": f"unavailable ({type(error).__name__}): served without it"}
     return {"status": "OK"}
@@ -82,7 +82,7 @@ def _check_modules() -> dict[str, dict[str, Any]]:
         if ok:
             try:
                 ok, detail = module.readiness(current_app)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:  # noqa: BLE001 - a crashing readiness check is a failed one
                 ok, detail = False, f"{type(error).__name__}: {error}"
         result[f"module:{module.name}"] = {"status": "OK" if ok else "KO", "detail": detail}
     return result
