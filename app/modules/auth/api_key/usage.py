@@ -29,6 +29,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from app.core.errors import ApiError
 from app.core.outage import warn_every
+from app.core.redis import REDIS_ERRORS
 from app.extensions import db
 from app.modules.auth.api_key import journal
 from app.modules.auth.api_key.errors import RATE_LIMITED, USAGE_EXCEEDED, api_key_error
@@ -149,9 +150,7 @@ def _check_rate_limit(row: ApiKey, now: datetime, globally_enabled: bool) -> Non
         try:
             _rate_limit_redis(redis, row)
             return
-        except ApiError:
-            raise
-        except Exception as error:  # noqa: BLE001 - Redis down: the database still counts
+        except REDIS_ERRORS as error:  # Redis down: the database still counts (a 429 goes through)
             warn_every("api-key-rate-limit", 60.0, "api-key rate limit falls back to the database: %s", error)
     _rate_limit_sql(row, now)
 
@@ -214,7 +213,7 @@ def live_counters(ids: Iterable[str]) -> dict[str, tuple[int, datetime | None]]:
         for key_id in ids:
             pipe.hmget(REDIS_PREFIX + key_id, "count", "last")
         rows = pipe.execute()
-    except Exception as error:  # noqa: BLE001
+    except REDIS_ERRORS as error:
         log.warning("api-key counters unavailable: %s", error)
         return {}
     found: dict[str, tuple[int, datetime | None]] = {}
@@ -246,5 +245,5 @@ def forget(key_id: str) -> None:
         return
     try:
         redis.delete(REDIS_PREFIX + key_id)
-    except Exception as error:  # noqa: BLE001
+    except REDIS_ERRORS as error:
         log.warning("api-key counters not deleted: %s", error)
