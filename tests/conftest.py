@@ -199,7 +199,11 @@ def make_app(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) 
 
     def factory(**overrides: Any) -> Flask:
         # The audit spool of this test only: a replay must never reach another test's database.
-        values = {**BASE_OVERRIDES, "DATABASE_URL": database_url, "MODULES__AUDIT__SPOOL_DIR": str(tmp_path / "spool")}
+        values = {**BASE_OVERRIDES, "DATABASE_URL": database_url, "MODULES__AUDIT__SPOOL_DIR": str(tmp_path / "spool"),
+                  # Production's 80/50 ms Redis timeouts trip the circuit breaker on this loaded 2-core
+                  # machine (two xdist workers, gunicorn, Chromium), and a test then checks the fallback
+                  # instead of the Redis path it meant. The fault drills run gunicorn with the defaults.
+                  "REDIS_SOCKET_TIMEOUT": "1.0", "REDIS_CONNECT_TIMEOUT": "1.0"}
         if BACKEND == "postgres" and REDIS_SERVER:
             values["REDIS_URL"] = request.getfixturevalue("redis_url")
         values.update(overrides)

@@ -1,6 +1,11 @@
 """Flask's own session (flash messages, the page a sign-in returns to, one-time secrets to show),
 kept server-side with Flask-Session: on the configured Redis, else in the database.
 
+Redis is an accelerator here as everywhere: while it fails (or its circuit breaker is open), page
+sessions are read from and written to the database table (:class:`ResilientRedisSessionInterface`).
+Expired rows of that table are deleted by page requests, in one statement that a database outage
+only postpones.
+
 The browser holds only a random id (``web_session`` cookie, HttpOnly, SameSite=Lax); the contents
 never travel to the client (OWASP Session Management Cheat Sheet: session data stays on the server).
 This is not the sign-in: who is signed in is the better-auth session cookie, shared with the API.
@@ -13,14 +18,16 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app, session
-from flask_session import Session
-from flask_session.base import ServerSideSessionInterface
+from flask import Flask, current_app, request, session
+from flask_session.base import ServerSideSession, ServerSideSessionInterface
+from flask_session.redis import RedisSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
 from sqlalchemy import DateTime, Integer, LargeBinary, String, delete
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.outage import warn_every
+from app.core.redis import REDIS_ERRORS
 from app.extensions import Model, db
 
 log = logging.getLogger(__name__)
@@ -61,7 +68,9 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):  # type: ignore[misc
         """Housekeeping never fails a request: the stock cleanup retries with sleeps and raises, so
         one request in ``cleanup_n_requests`` answered 503 (even ``/healthz``) while the database
         was down. Here the delete runs once, and a failure is logged and left for a later request."""
-        if not self.cleanup_n_requests or random.randrange(self.cleanup_n_requests):
+        if not self.cleanup_n_requests or request.path.startswith("/api/"):
+            return  # only pages make page sessions; API requests never pay for their housekeeping
+        if random.randrange(self.cleanup_n_requests):
             return
         try:
             db.session.execute(delete(WebSession).where(WebSession.expiry <= utcnow_naive()))
@@ -69,6 +78,45 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):  # type: ignore[misc
         except SQLAlchemyError as error:
             db.session.rollback()
             log.warning("expired page sessions not deleted: %s", error.__class__.__name__)
+
+
+class ResilientRedisSessionInterface(RedisSessionInterface):  # type: ignore[misc]
+    """Flask-Session's Redis backend, falling back to the database store while Redis fails.
+
+    The page session carries the CSRF secret of every form: losing it during a Redis outage would
+    refuse every form post (the sign-in too). So a session Redis cannot read or write is read from
+    and written to the database table instead, and one Redis no longer has (written there during
+    an outage) is looked up in the database before a new one is started.
+    """
+
+    def __init__(self, app: Flask, client: Any) -> None:
+        super().__init__(app, client=client, key_prefix="web:sess:", use_signer=False, permanent=True,
+                         sid_length=32, serialization_format="msgpack")
+        self.fallback = DatabaseSessionInterface(app)
+
+    def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
+        try:
+            data: dict[str, Any] | None = super()._retrieve_session_data(store_id)
+        except REDIS_ERRORS as error:
+            warn_every("web-session-redis", 60.0, "page sessions read from the database, Redis fails: %s", error)
+            data = None
+        if data is None:
+            data = self.fallback._retrieve_session_data(store_id)
+        return data
+
+    def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
+        try:
+            super()._upsert_session(session_lifetime, session, store_id)
+        except REDIS_ERRORS as error:
+            warn_every("web-session-redis", 60.0, "page sessions kept in the database, Redis fails: %s", error)
+            self.fallback._upsert_session(session_lifetime, session, store_id)
+
+    def _delete_session(self, store_id: str) -> None:
+        try:
+            super()._delete_session(store_id)
+        except REDIS_ERRORS as error:
+            warn_every("web-session-redis", 60.0, "page session not deleted in Redis: %s", error)
+        self.fallback._delete_session(store_id)
 
 
 def utcnow_naive() -> datetime:
@@ -86,13 +134,11 @@ def init_session(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=LIFETIME,
-        SESSION_KEY_PREFIX="web:sess:",
     )
     with app.app_context():
         app.config["SESSION_COOKIE_SECURE"] = secure_cookies() if app.config["SETTINGS"].auth.secret else False
     if redis is not None:
-        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=redis)
-        Session(app)
+        app.session_interface = ResilientRedisSessionInterface(app, redis)
     else:
         app.session_interface = DatabaseSessionInterface(app)
 

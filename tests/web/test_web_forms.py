@@ -48,6 +48,25 @@ def test_every_post_needs_the_form_token(app: Any, path: str) -> None:
     assert client.get("/account").status_code == 200  # still signed in: the sign-out was refused too
 
 
+def test_pages_keep_their_session_in_the_database_while_redis_fails(make_app: Any) -> None:
+    """The page session holds the forms' CSRF secret: with Redis failing (nothing listens on its
+    port) it moves to the database, so forms still post and flashes still show."""
+    from app.extensions import db
+    from app.web.session_store import WebSession
+
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    assert app.extensions.get("redis") is not None
+    client = app.test_client()
+    signed_up(client)  # a form post: its CSRF secret was kept
+    token = csrf(client.get("/account").text)
+    assert client.post("/account", data={"csrf_token": token, "name": "Ann Example"}).status_code == 303
+    assert "Your profile is saved." in client.get("/account").text
+    cookie = client.get_cookie("web_session")
+    assert cookie is not None
+    with app.app_context():
+        assert db.session.scalar(select(WebSession.session_id).where(WebSession.session_id == "web:sess:" + cookie.value))
+
+
 def test_the_json_api_is_not_asked_for_form_tokens(app: Any) -> None:
     client = app.test_client()
     answer = client.post("/api/v1/auth/sign-up/email", json={"name": "J", "email": "j@example.com",
