@@ -98,7 +98,9 @@ def _script(redis: Any, name: str, source: str) -> Any:
 
 
 def reread(key_id: str) -> tuple[int, int]:
-    """(quotaLease, remaining) as the database holds them now; 429 when the key is gone."""
+    """(quotaLease, remaining) as the database holds them now; 429 when the key is gone. Commits
+    first: a transaction's reads may see the database as of its start (SQLite's WAL snapshot)."""
+    db.session.commit()
     found = db.session.execute(select(ApiKey.quota_lease, ApiKey.remaining).where(ApiKey.id == key_id)).first()
     if found is None or found[1] is None:
         raise api_key_error(USAGE_EXCEEDED)

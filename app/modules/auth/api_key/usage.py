@@ -147,24 +147,26 @@ def _rate_limit_sql(row: ApiKey, now: datetime) -> None:
     raise _rate_limited(window)
 
 
-def _check_rate_limit(row: ApiKey, now: datetime, globally_enabled: bool) -> None:
+def _check_rate_limit(row: ApiKey, now: datetime, globally_enabled: bool) -> bool:
+    """Count the request in the key's window; True when that wrote to the database."""
     if not globally_enabled or not row.rate_limit_enabled:
         # better-auth still stamps lastRequest: batched, not one write per request (:mod:`.journal`)
         row.last_request = now
         journal.record(row.id, now)
-        return
+        return False
     if not row.rate_limit_time_window or not row.rate_limit_max:
-        return
+        return False
     redis = _redis()
     if redis is not None:
         try:
             _rate_limit_redis(redis, row)
-            return
+            return False
         except ApiError:
             raise
         except Exception as error:  # noqa: BLE001 - Redis down: the database still counts
             warn_every("api-key-rate-limit", 60.0, "api-key rate limit falls back to the database: %s", error)
     _rate_limit_sql(row, now)
+    return True
 
 
 # -- quota -------------------------------------------------------------------------------------
@@ -193,28 +195,29 @@ def _refill(row: ApiKey, now: datetime, due: datetime) -> bool:
     return True
 
 
-def _consume_in_redis(redis: Any, row: ApiKey, now: datetime) -> None:
+def _consume_in_redis(redis: Any, row: ApiKey, now: datetime) -> bool:
     due = _refill_due(row, now)
     if due is not None and (row.last_refill_at or row.created_at) < due:
         if _refill(row, now, due):
-            return
+            return True
         row.quota_lease, row.remaining = quota.reread(row.id)  # another worker refilled first
-    quota.spend(redis, row)
+    quota.spend(redis, row)  # commits itself when it takes a lease
+    return False
 
 
-def _consume_remaining(row: ApiKey, now: datetime) -> None:
+def _consume_remaining(row: ApiKey, now: datetime) -> bool:
+    """Spend one unit of the quota; True when the request's transaction wrote (to commit)."""
     redis = _redis()
     if redis is not None:
         try:
-            _consume_in_redis(redis, row, now)
-            return
+            return _consume_in_redis(redis, row, now)
         except ApiError:
             raise
         except Exception as error:  # noqa: BLE001 - Redis down: the database spends exactly
             warn_every("api-key-quota", 60.0, "api-key quota falls back to the database: %s", error)
     due = _refill_due(row, now)
     if due is not None and _refill(row, now, due):
-        return
+        return True
     spent = db.session.execute(
         update(ApiKey).where(ApiKey.id == row.id, ApiKey.remaining > 0).values(remaining=ApiKey.remaining - 1)
         .returning(ApiKey.remaining),
@@ -223,6 +226,7 @@ def _consume_remaining(row: ApiKey, now: datetime) -> None:
     if spent is None:
         raise api_key_error(USAGE_EXCEEDED)
     row.remaining = spent[0]
+    return True
 
 
 def consume(row: ApiKey, *, rate_limit_enabled: bool) -> None:
@@ -230,15 +234,17 @@ def consume(row: ApiKey, *, rate_limit_enabled: bool) -> None:
 
     ``row`` is detached from the session: the counted values are written back into it from the
     updates' ``RETURNING`` (a concurrent request may delete a spent key right after this one
-    counted, so the row is never read again). Commits: the guarded updates must not hold row locks
-    for the rest of the request.
+    counted, so the row is never read again). Commits what it wrote: the guarded updates must not
+    hold row locks for the rest of the request; a request that wrote nothing (its quota spent in
+    Redis) keeps its read transaction and connection for the rest of the request.
     """
     now = utcnow()
     try:
-        _check_rate_limit(row, now, rate_limit_enabled)
+        wrote = _check_rate_limit(row, now, rate_limit_enabled)
         if row.remaining is not None:
-            _consume_remaining(row, now)
-        db.session.commit()
+            wrote = _consume_remaining(row, now) or wrote
+        if wrote:
+            db.session.commit()
     except BaseException:
         db.session.commit()  # a rate-limit slot already taken stays taken
         raise
