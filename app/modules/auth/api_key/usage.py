@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import and_, func, or_, select, update
 
 from app.core.errors import ApiError
@@ -211,9 +212,7 @@ def _consume_remaining(row: ApiKey, now: datetime) -> bool:
     if redis is not None:
         try:
             return _consume_in_redis(redis, row, now)
-        except ApiError:
-            raise
-        except Exception as error:  # noqa: BLE001 - Redis down: the database spends exactly
+        except (RedisError, OSError) as error:  # Redis down or its breaker open: the database spends exactly
             warn_every("api-key-quota", 60.0, "api-key quota falls back to the database: %s", error)
     due = _refill_due(row, now)
     if due is not None and _refill(row, now, due):
