@@ -232,3 +232,18 @@ def test_redis_down_spends_in_the_database_exactly(make_app: Any, pg_url: str) -
     assert _spend_all(client, key, 50) == 9
     row = _row(app, key_id)
     assert row is not None and row.remaining == 0 and row.quota_lease == 0
+
+
+def test_past_the_rounds_the_row_then_the_live_lease_spend(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request still contended after every round spends straight from the row, and from the live
+    lease once the row has nothing: the quota stays exact."""
+    from app.modules.auth.api_key import quota
+
+    _, user = signed_in_client(app)
+    key_id, key = _key(app, user["id"], remaining=100)
+    client = app.test_client()
+    assert client.get(PROBE, headers=key_headers(key)).status_code == 200  # lease 1: 5 units, 4 left
+    monkeypatch.setattr(quota, "_ROUNDS", 0)
+    assert _spend_all(client, key, 200) == 99
+    assert _row(app, key_id) is None  # spent out: the refusal deleted it, and its lease with it
+    assert not app.extensions["redis"].exists(LEASE_PREFIX + key_id)

@@ -128,6 +128,7 @@ def _spend_in_database(row: ApiKey) -> bool:
         .returning(ApiKey.remaining),
         execution_options={"synchronize_session": False},
     ).first()
+    db.session.commit()  # spend() commits what it writes: its caller commits nothing after it
     if spent is None:
         return False
     row.remaining = spent[0]
@@ -179,8 +180,16 @@ def spend(redis: Any, row: ApiKey) -> None:
         row.quota_lease, row.remaining = seen, stock + take - 1
         _release(store_script, hash_key, token, taken=(seen, take - 1))
         return
-    if not _spend_in_database(row):
+    # Still contended after every round: one unit straight from the row, else from the lease now live.
+    if _spend_in_database(row):
+        return
+    seen, stock = reread(row.id)
+    status, left = (int(v) for v in spend_script(keys=[hash_key], args=[seen, GRANT_HOLD_MS, token]))
+    if status == 0:
+        _release(store_script, hash_key, token, taken=None)
+    if status != 1:
         raise api_key_error(USAGE_EXCEEDED)
+    row.remaining = stock + left
 
 
 def live_units(redis: Any, rows: list[ApiKey]) -> dict[str, int]:

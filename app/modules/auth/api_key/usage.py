@@ -202,7 +202,7 @@ def _consume_in_redis(redis: Any, row: ApiKey, now: datetime) -> bool:
         if _refill(row, now, due):
             return True
         row.quota_lease, row.remaining = quota.reread(row.id)  # another worker refilled first
-    quota.spend(redis, row)  # commits itself when it takes a lease
+    quota.spend(redis, row)  # commits what it writes (a lease, a unit straight from the row)
     return False
 
 
