@@ -168,7 +168,7 @@ class AuthSettings(_Section):
 
 
 class Settings(BaseSettings):
-    """All settings of the application; see README for each variable."""
+    """All settings of the application; docs/settings.md describes each variable."""
 
     model_config = SettingsConfigDict(
         env_nested_delimiter="__",

@@ -48,7 +48,7 @@ def _writable_place(path: str) -> bool:
 
 
 class ServerSettings(Section):
-    """gunicorn's settings from the environment (and ``.env``); see README, "Serving"."""
+    """gunicorn's settings from the environment (and ``.env``); see docs/settings.md, "Serving"."""
 
     model_config = SettingsConfigDict(env_prefix="")
 

@@ -92,7 +92,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             cooldown=settings.redis_breaker_cooldown,
         )
 
-    from app import access_control  # noqa: F401 - the application's resources join auth's organization roles
+    # Imported for its effect: the application's resources join auth's organization roles.
+    from app import access_control as access_control
     from app.api import bp as api_bp
     from app.core import init_core
     from app.modules import ensure_ready, registry, setup_modules

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy.engine import CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -27,6 +27,30 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+
+    class Model(_FlaskModel, Base):
+        """The static face of ``db.Model``.
+
+        Flask-SQLAlchemy builds ``db.Model`` at run time (its mixins on ``Base``'s body), so a
+        type checker cannot see it as a class; this declares, once, what it is. Every model here
+        is declarative with a ``__tablename__``, so its ``__table__`` is a :class:`Table`.
+        """
+
+        __table__: ClassVar[Table]
+
+else:
+    Model = db.Model
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched: ``Session.execute`` is typed to return a ``Result``, and
+    for those statements it is a :class:`CursorResult`, which carries the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} has no row count: not the result of an UPDATE or DELETE")
+    return result.rowcount
 
 
 def utcnow() -> datetime:

@@ -14,7 +14,7 @@ missing=()
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v oathtool >/dev/null 2>&1 || missing+=(oathtool)        # TOTP interop (tests/auth)
-command -v curl >/dev/null 2>&1 || missing+=(curl)                # the README's walk-through
+command -v curl >/dev/null 2>&1 || missing+=(curl)                # the README's curl walk-through (tests/test_readme.py)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)                   # the proxy drill (tests/deploy)
 
 # The audit drills start a private PostgreSQL (initdb, pg_ctl) that they stop and restart.

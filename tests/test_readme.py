@@ -1,4 +1,5 @@
-"""The README stays true: its curl walk-through works as written, its figures match the code.
+"""The README stays true: its curl walk-through works as written, its figures match the code, and
+every relative link in it and in ``docs/*.md`` reaches a file of the repository (and a heading there).
 
 The walk-through block (after the ``<!-- walkthrough`` marker) is run command by command with the
 real curl against a live server, ``BASE`` and ``ORIGIN`` pointed at it. The comment under each
@@ -112,3 +113,108 @@ def test_conformance_step_count() -> None:
 
     figures = re.findall(r"`tests/conformance/` replays (\d+) steps", README)
     assert figures == [str(len(STEPS))], f"README says {figures}, scenario.mjs has {len(STEPS)} steps"
+
+
+# Links between the pages. GitHub turns a heading into an anchor by dropping markup and punctuation,
+# lower-casing and replacing spaces with "-" (a repeated heading gets "-1", "-2", ...).
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def prose(markdown: str, spans: bool = True) -> str:
+    """The text outside fenced code blocks (and code spans, unless ``spans`` is false): no links there."""
+    kept: list[str] = []
+    fence = ""
+    for line in markdown.splitlines():
+        marker = re.match(r"\s*(`{3,}|~{3,})", line)
+        if fence:
+            if marker and marker[1][0] == fence[0] and len(marker[1]) >= len(fence):
+                fence = ""
+        elif marker:
+            fence = marker[1]
+        else:
+            kept.append(re.sub(r"(`+).+?\1", "", line) if spans else line)
+    return "\n".join(kept)
+
+
+def github_slug(heading: str) -> str:
+    """The anchor GitHub gives a heading's text."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(markdown: str) -> set[str]:
+    """Every anchor a page's headings make (code blocks skipped: a ``# comment`` is no heading)."""
+    found_: set[str] = set()
+    seen: dict[str, int] = {}
+    for line in prose(markdown, spans=False).splitlines():
+        if heading := re.match(r" {0,3}#{1,6}\s+(.*?)(\s+#+)?\s*$", line):
+            slug = github_slug(heading[1].replace("`", ""))
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            found_.add(slug if count == 0 else f"{slug}-{count}")
+    return found_
+
+
+def broken_links(pages: list[Path], root: Path) -> list[str]:
+    """``page: link (why)`` for each relative link that leaves ``root``, misses its file or its heading."""
+    root = root.resolve()
+    broken: list[str] = []
+    for page in pages:
+        for link in LINK.findall(prose(page.read_text(encoding="utf-8"))):
+            if SCHEME.match(link):
+                continue  # https:, mailto:: not a file of ours
+            path, _, anchor = link.partition("#")
+            target = (page.parent / path).resolve() if path else page.resolve()
+            where = f"{page.relative_to(root)}: {link}"
+            if path.startswith("/") or not target.is_relative_to(root):
+                broken.append(f"{where} (outside the repository)")
+            elif not target.exists():
+                broken.append(f"{where} (no such file)")
+            elif anchor and (target.suffix != ".md" or anchor not in anchors(target.read_text(encoding="utf-8"))):
+                broken.append(f"{where} (no heading with that anchor)")
+    return broken
+
+
+def test_every_link_between_the_pages_resolves() -> None:
+    assert len(PAGES) > 5, PAGES
+    assert broken_links(PAGES, ROOT) == []
+
+
+def test_the_link_check_reports_each_kind_of_broken_link(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    (tmp_path / "outside.md").write_text("# Outside\n")
+    (repo / "docs" / "b.md").write_text(
+        "# B\n\n## Front ends on other origins (CORS)\n\n## Notes\n\n## Notes\n\n```sh\n# not a heading\n```\n"
+    )
+    (repo / "README.md").write_text(
+        "[ok](docs/b.md#front-ends-on-other-origins-cors) [ok](docs/b.md#notes-1) [ok](#top) "
+        "[web](https://example.com/x.md) `[code](nowhere.md)`\n\n# Top\n\n"
+        "[gone](docs/missing.md) [anchor](docs/b.md#cors) [comment](docs/b.md#not-a-heading) "
+        "[out](../outside.md) [abs](/etc/passwd) ![img](docs/shot.png)\n"
+    )
+    assert broken_links([repo / "README.md", repo / "docs" / "b.md"], repo) == [
+        "README.md: docs/missing.md (no such file)",
+        "README.md: docs/b.md#cors (no heading with that anchor)",
+        "README.md: docs/b.md#not-a-heading (no heading with that anchor)",
+        "README.md: ../outside.md (outside the repository)",
+        "README.md: /etc/passwd (outside the repository)",
+        "README.md: docs/shot.png (no such file)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("heading", "slug"),
+    [
+        ("Front ends on other origins (CORS)", "front-ends-on-other-origins-cors"),
+        ("Passwordless sign-in: passkeys, magic links", "passwordless-sign-in-passkeys-magic-links"),
+        ("Another tenant's ids answer as unknown ones", "another-tenants-ids-answer-as-unknown-ones"),
+        ('Issue 13, "Fast": the profile', "issue-13-fast-the-profile"),
+        ("Workloads (`bench/workloads/core.py`)", "workloads-benchworkloadscorepy"),
+    ],
+)
+def test_github_slug(heading: str, slug: str) -> None:
+    assert github_slug(heading) == slug

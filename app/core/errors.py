@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,8 @@ def _handle_http(error: HTTPException) -> Response | HTTPException:
         return error
     status = error.code or 500
     response = error_response(status, code_for_status(status), _message(error))
-    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-        response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:  # RFC 9110 §15.5.6: Allow on a 405
+        response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
 
 

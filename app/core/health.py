@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from app.core.api import ApiModel, endpoint
 from app.core.metrics import require_metrics_token
+from app.core.proxies import unproxied
 from app.core.settings import Section, current, section
 from app.extensions import db
 
@@ -64,7 +65,7 @@ def _check_redis() -> dict[str, Any] | None:
         return {"status": "DEGRADED", "detail": "unavailable (circuit breaker open): served without it"}
     try:
         client.ping()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 - a probe reports any failure, it never fails itself
         log.warning("readiness: redis check failed: %s", error)
         return {"status": "DEGRADED", "detail": f"unavailable ({type(error).__name__}): served without it"}
     return {"status": "OK"}
@@ -81,7 +82,7 @@ def _check_modules() -> dict[str, dict[str, Any]]:
         if ok:
             try:
                 ok, detail = module.readiness(current_app)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:  # noqa: BLE001 - a crashing readiness check is a failed one
                 ok, detail = False, f"{type(error).__name__}: {error}"
         result[f"module:{module.name}"] = {"status": "OK" if ok else "KO", "detail": detail}
     return result
@@ -109,7 +110,7 @@ def livez() -> ResponseReturnValue:
 def readyz() -> ResponseReturnValue:
     from app.modules import ensure_ready
 
-    ensure_ready(current_app._get_current_object())  # type: ignore[attr-defined]
+    ensure_ready(unproxied(current_app))
     components: dict[str, dict[str, Any]] = {"database": _check_database()}
     redis_status = _check_redis()
     if redis_status is not None:

@@ -27,7 +27,7 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever ``sys.stderr`` is now (test runners and servers swap it)."""
 
     def __init__(self) -> None:

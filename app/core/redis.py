@@ -25,7 +25,7 @@ from redis.backoff import NoBackoff
 from redis.connection import Connection
 from redis.retry import Retry
 
-__all__ = ["CircuitBreaker", "RedisUnavailable", "breaker_of", "make_redis"]
+__all__ = ["REDIS_ERRORS", "CircuitBreaker", "RedisUnavailable", "breaker_of", "make_redis"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,10 @@ class CircuitBreaker:
 
 
 _FAILURES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+#: What a Redis call raises when Redis fails, for callers that fall back: every redis-py error
+#: (``RedisUnavailable``, the open breaker's, is one) and a socket's own ``OSError``.
+REDIS_ERRORS: tuple[type[Exception], ...] = (redis.exceptions.RedisError, OSError)
 
 
 class _BreakerConnection(Connection):

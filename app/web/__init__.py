@@ -67,14 +67,17 @@ def _setup(state: BlueprintSetupState) -> None:
 
 def init_web(app: Flask) -> None:
     """Extensions the pages need: the template override folder, the server-side session, CSRF."""
-    from jinja2 import ChoiceLoader, FileSystemLoader
+    from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
     from app.web.csrf import init_csrf
     from app.web.session_store import init_session
 
     folder = section(app, WebSettings).template_folder
     if folder:
-        app.jinja_loader = ChoiceLoader([FileSystemLoader(folder), app.jinja_loader])  # type: ignore[list-item]
+        loaders: list[BaseLoader] = [FileSystemLoader(folder)]
+        if app.jinja_loader is not None:  # the application's own templates/
+            loaders.append(app.jinja_loader)
+        app.jinja_loader = ChoiceLoader(loaders)
     init_session(app)
     init_csrf(app)
 

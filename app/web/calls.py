@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.core.errors import ApiError
+from app.core.proxies import unproxied
 
 
 @dataclass
@@ -94,7 +95,7 @@ def call(
     operation = operation_of(view)
     target: Callable[..., Any] = view  # guards run; @endpoint takes the models validated here
     kwargs: dict[str, Any] = dict(view_args)
-    ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
+    ctx = unproxied(request_ctx)
     hooks_before = len(ctx._after_request_functions)
     try:
         if endpoint_name is not None:
@@ -120,7 +121,7 @@ def call(
     hooks = ctx._after_request_functions[hooks_before:]
     del ctx._after_request_functions[hooks_before:]
     for hook in hooks:  # the route's own after_this_request callbacks finish *its* response
-        response = hook(response)
+        response = current_app.ensure_sync(hook)(response)  # as Flask's own process_response calls them
     data = response.get_json(silent=True) if response.mimetype == "application/json" else None
     return Outcome(response=response, data=data, error=refusal)
 

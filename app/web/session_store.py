@@ -21,7 +21,7 @@ from sqlalchemy import DateTime, Integer, LargeBinary, String, delete
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model, db
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ COOKIE_NAME = "web_session"
 LIFETIME = timedelta(hours=12)
 
 
-class WebSession(db.Model):  # type: ignore[name-defined,misc]
+class WebSession(Model):
     """One Flask session (table ``web_session``; migration ``app_0001_web_session``)."""
 
     __tablename__ = "web_session"

@@ -47,7 +47,7 @@ def owner_url() -> Iterator[str]:
 
 @pytest.fixture
 def app_url(owner_url: str) -> Iterator[str]:
-    """A LOGIN role that is a member of the migration's role: what the README tells operators to run."""
+    """A LOGIN role that is a member of the migration's role: what docs/operations.md tells operators to run."""
     login = f"app_{uuid.uuid4().hex[:10]}"
     _admin(f"CREATE ROLE {login} LOGIN IN ROLE {APP_ROLE}")
     yield make_url(owner_url).set(username=login).render_as_string(hide_password=False)

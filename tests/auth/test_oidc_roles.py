@@ -227,7 +227,7 @@ def server_linking(make_oidc_server: OidcServerFactory) -> OidcServer:  # noqa: 
 
 
 def test_a_nested_group_maps_to_its_path(make_oidc_server: OidcServerFactory) -> None:  # noqa: F811
-    """As the README says: only the leading ``/`` is stripped (``/acme/admin`` -> ``acme/admin``)."""
+    """As docs/auth.md ("Keycloak") says: only the leading ``/`` is stripped (``/acme/admin`` -> ``acme/admin``)."""
     server = _mode(make_oidc_server, False, True)
     server.provider.set_accounts({"ada": account("kc-ada", "ada@example.com", groups=["/acme/admin", "/staff"])})
     browser = server.browser()

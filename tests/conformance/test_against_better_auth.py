@@ -289,7 +289,8 @@ COOKIE_RESET = ("headers.set-auth-token", "headers.access-control-expose-headers
 KNOWN: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
 ]
 
-#: Deliberate differences found by the comparison: left out of their steps, documented in the README.
+#: Deliberate differences found by the comparison: left out of their steps, documented in the README
+#: ("Where it differs from better-auth").
 DELIBERATE_FOUND: list[tuple[str, tuple[str, ...], tuple[str, ...], str]] = [
     (
         "sign-in-device-cookie",

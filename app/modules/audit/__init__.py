@@ -36,7 +36,8 @@ class AuditModule(AppModule):
     grants: ClassVar[Mapping[str, Mapping[str, tuple[str, ...]]]] = {"owner": statements, "admin": statements}
 
     def init_app(self, app: Flask) -> None:
-        from app.modules.audit import models  # noqa: F401 - the table must be known to db
+        # Imported for its effect: the table must be known to db.
+        from app.modules.audit import models as models
         from app.modules.audit.api import bp
         from app.modules.audit.cli import audit_cli
         from app.modules.audit.logger import DatabaseAuditLogger

@@ -29,7 +29,7 @@ CSV_COLUMNS = (
 ).split()
 
 
-class IsoDateTime(click.ParamType):  # type: ignore[type-arg]
+class IsoDateTime(click.ParamType[datetime, Any]):
     """An ISO 8601 instant; without an offset it is taken as UTC."""
 
     name = "datetime"

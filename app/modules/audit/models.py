@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import UTCDateTime, db
+from app.extensions import Model, UTCDateTime
 
 #: SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class AuditLog(db.Model):  # type: ignore[name-defined,misc]
+class AuditLog(Model):
     """An audit entry; ``id`` orders the hash chain, ``hash`` covers every other field and ``prev_hash``."""
 
     __tablename__ = "audit_log"

@@ -19,7 +19,8 @@ class AuthModule(AppModule):
     name = "auth"
 
     def init_app(self, app: Flask) -> None:
-        from app.modules.auth import models  # noqa: F401 - the tables belong to the metadata
+        # Imported for its effect: the tables belong to the metadata.
+        from app.modules.auth import models as models
         from app.modules.auth.bridge import init_bridge
         from app.modules.auth.cli import auth_cli
         from app.modules.auth.client_ip import client_ip

@@ -22,6 +22,8 @@ from flask.cli import AppGroup
 from flask.testing import FlaskClient
 
 from app.core.identity import current
+from app.core.proxies import unproxied
+from app.core.redis import REDIS_ERRORS
 
 auth_cli = AppGroup("auth", help="Auth module commands.")
 
@@ -227,7 +229,7 @@ def check_redis(app: Flask) -> str:
     target = f"{where.hostname}:{where.port or 6379}{where.path or '/0'}"
     try:
         client.ping()
-    except Exception as error:  # noqa: BLE001 - any client error means unreachable
+    except REDIS_ERRORS as error:  # any client error means unreachable
         raise CheckFailed(f"{target} unreachable: {error}") from None
     return f"{target} answers PING"
 
@@ -278,7 +280,7 @@ def run_checks(app: Flask) -> list[CheckResult]:
 @auth_cli.command("check")
 def check_command() -> None:
     """Check the auth bridge of the configured app; exit status 1 when a check fails."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = unproxied(current_app)
     results = run_checks(app)
     for result in results:
         click.echo(result.line())

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 from flask import Flask
 from limits.storage import MemoryStorage, RedisStorage, Storage
+from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["KEY_PREFIX", "build_storage", "counter_storage"]
+from app.core.redis import REDIS_ERRORS
+
+__all__ = ["KEY_PREFIX", "STORAGE_ERRORS", "build_storage", "counter_storage"]
 
 #: Every key the auth module writes in Redis starts with this, so an operator can find or flush them.
 KEY_PREFIX = "auth"
 _EXTENSION = "auth.counters"
+#: What a store raises when its backend fails (Redis, or the database); memory does not fail.
+STORAGE_ERRORS: tuple[type[Exception], ...] = (*REDIS_ERRORS, SQLAlchemyError)
 
 
 def build_storage(

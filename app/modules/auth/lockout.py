@@ -26,7 +26,7 @@ import logging
 from flask import Flask
 from limits.storage import Storage
 
-from app.modules.auth.counters import counter_storage
+from app.modules.auth.counters import STORAGE_ERRORS, counter_storage
 
 __all__ = ["AccountLockout", "identifier_digest"]
 
@@ -89,7 +89,7 @@ class AccountLockout:
             return False
         try:
             return self.storage.get(self._keys(identifier)[1]) > 0
-        except Exception as error:  # noqa: BLE001 - counters down: sign-in still works, loudly
+        except STORAGE_ERRORS as error:  # counters down: sign-in still works, loudly
             log.error("lockout storage unavailable, lock not checked: %s", error)
             return False
 
@@ -99,7 +99,7 @@ class AccountLockout:
             return 0
         try:
             return int(self.storage.get(self._keys(identifier)[0]))
-        except Exception as error:  # noqa: BLE001 - counters down: no slowing down, loudly
+        except STORAGE_ERRORS as error:  # counters down: no slowing down, loudly
             log.error("lockout storage unavailable, failures not read: %s", error)
             return 0
 
@@ -117,7 +117,7 @@ class AccountLockout:
             if self.storage.incr(failures_key, self.window) >= self.max_failures:
                 self.storage.incr(locked_key, self.duration)
                 self.storage.clear(failures_key)
-        except Exception as error:  # noqa: BLE001
+        except STORAGE_ERRORS as error:
             log.error("lockout storage unavailable, failure not counted: %s", error)
 
     def reset(self, identifier: str) -> None:
@@ -126,5 +126,5 @@ class AccountLockout:
         try:
             self.storage.clear(failures_key)
             self.storage.clear(locked_key)
-        except Exception as error:  # noqa: BLE001
+        except STORAGE_ERRORS as error:
             log.error("lockout storage unavailable, counters not reset: %s", error)

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import UTCDateTime, db, utcnow
+from app.extensions import Model, UTCDateTime, utcnow
 
 __all__ = [
     "Account",
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(Model):
     __tablename__ = "user"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -67,7 +67,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         return self.ban_expires is None or self.ban_expires > (now or utcnow())
 
 
-class Session(db.Model):  # type: ignore[name-defined,misc]
+class Session(Model):
     __tablename__ = "session"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -89,7 +89,7 @@ class Session(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship(back_populates="sessions")
 
 
-class Account(db.Model):  # type: ignore[name-defined,misc]
+class Account(Model):
     __tablename__ = "account"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -109,7 +109,7 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship(back_populates="accounts")
 
 
-class Verification(db.Model):  # type: ignore[name-defined,misc]
+class Verification(Model):
     __tablename__ = "verification"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -120,7 +120,7 @@ class Verification(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column("updatedAt", UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class RevocationEpoch(db.Model):  # type: ignore[name-defined,misc]
+class RevocationEpoch(Model):
     """One row: the revocation sequence. Taking the next value locks the row until commit, so
     events commit in sequence order (see :mod:`app.modules.auth.revocation`)."""
 
@@ -130,7 +130,7 @@ class RevocationEpoch(db.Model):  # type: ignore[name-defined,misc]
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class RevocationEvent(db.Model):  # type: ignore[name-defined,misc]
+class RevocationEvent(Model):
     """Something a cached session or an issued JWT may no longer answer for, at sequence ``seq``."""
 
     __tablename__ = "revocation_event"
@@ -142,7 +142,7 @@ class RevocationEvent(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column("createdAt", UTCDateTime, default=utcnow, index=True)
 
 
-class AuthCounter(db.Model):  # type: ignore[name-defined,misc]
+class AuthCounter(Model):
     """A rate-limit or lockout counter when no Redis is configured (``counters_db.DatabaseStorage``).
 
     Keys are ``<ip>|<path>`` or keyed hashes (never an email); ``expires_at`` is a Unix time in seconds.

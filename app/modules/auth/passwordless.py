@@ -32,7 +32,7 @@ from app.core.settings import SectionT, current
 from app.extensions import db
 from app.modules import audit_logger
 from app.modules.auth.cookies import token_from_request
-from app.modules.auth.counters import counter_storage
+from app.modules.auth.counters import STORAGE_ERRORS, counter_storage
 from app.modules.auth.crypto import generate_id, hash_token
 from app.modules.auth.models import Account, Session, User, utcnow
 from app.modules.auth.routes.common import banned_user, json_response, start_session, user_body, with_session_cookie
@@ -230,5 +230,5 @@ class AddressLimiter:
         try:
             this_client = limiter.hit(self.item, hash_token(f"{address}\x00{rate_limit_key_ip(client_ip())}"))
             return bool(this_client and limiter.hit(self.total, hash_token(address)))
-        except Exception:  # noqa: BLE001 - counters down: serve rather than fail every request
+        except STORAGE_ERRORS:  # counters down: serve rather than fail every request
             return True

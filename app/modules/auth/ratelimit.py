@@ -32,7 +32,7 @@ from limits.strategies import FixedWindowRateLimiter
 from app.core.errors import ApiError
 from app.core.outage import warn_every
 from app.modules.auth.client_ip import rate_limit_key_ip
-from app.modules.auth.counters import counter_storage
+from app.modules.auth.counters import STORAGE_ERRORS, counter_storage
 
 __all__ = ["AUTH_BASE_PATH", "NO_IP_KEY", "RateLimiter", "Rule", "relative_path"]
 
@@ -160,7 +160,7 @@ class RateLimiter:
             if self._limiter.hit(item, key):
                 return
             reset_at = self._limiter.get_window_stats(item, key).reset_time
-        except Exception as error:  # noqa: BLE001 - shared counters down: count in this process
+        except STORAGE_ERRORS as error:  # shared counters down: count in this process
             warn_every("rate-limit-fallback", FALLBACK_WARN_INTERVAL,
                        "rate limit storage unavailable, counting per process meanwhile: %s", error)
             if self._fallback.hit(item, key):

@@ -56,6 +56,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 
 from app.core.outage import is_outage, warn_every
+from app.core.proxies import unproxied
 from app.modules.auth.models import RevocationEpoch, RevocationEvent, utcnow
 
 __all__ = [
@@ -191,7 +192,7 @@ class RevocationState:
 
 
 def revocation_state(app: Flask | None = None) -> RevocationState:
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or unproxied(current_app)
     state: RevocationState | None = app.extensions.get(_EXTENSION)
     if state is None:
         state = app.extensions.setdefault(_EXTENSION, _new_state(app))

@@ -31,6 +31,7 @@ from flask import current_app
 from sqlalchemy import Select, bindparam, delete, select
 
 from app.core.outage import warn_every
+from app.core.redis import REDIS_ERRORS
 from app.extensions import db
 from app.modules.auth.crypto import generate_id, hash_token
 from app.modules.auth.models import Session, User, utcnow
@@ -226,7 +227,7 @@ def _from_redis(token_hash: str, state: RevocationState, epoch: int) -> dict[str
     if redis is not None:
         try:
             cached = redis.get(key)
-        except Exception as error:  # noqa: BLE001 - Redis down: the database still answers
+        except REDIS_ERRORS as error:  # Redis down: the database still answers
             warn_every("session-cache-read", 5.0, "session cache unavailable, reading the database: %s", error)
             redis = None
     stale = cached == _STALE
@@ -247,7 +248,7 @@ def _from_redis(token_hash: str, state: RevocationState, epoch: int) -> dict[str
             ttl = int(min(CACHE_TTL, entry["exp"] - time.time()))
             if ttl > 0 and epoch >= 0:
                 redis.set(key, json.dumps(entry, separators=(",", ":")), ex=ttl, nx=not replace)
-    except Exception as error:  # noqa: BLE001
+    except REDIS_ERRORS as error:
         warn_every("session-cache-write", 5.0, "session cache write failed: %s", error)
     return entry
 
@@ -270,7 +271,7 @@ def mark_stale(token_hashes: list[str]) -> None:
         for token_hash in token_hashes:
             pipe.set(CACHE_PREFIX + token_hash, _STALE, ex=STALE_TTL)
         pipe.execute()
-    except Exception as error:  # noqa: BLE001 - the database holds the truth
+    except REDIS_ERRORS as error:  # the database holds the truth
         warn_every("session-cache-mark", 5.0, "session cache not marked stale (revocation still applies): %s", error)
 
 

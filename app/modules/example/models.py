@@ -9,14 +9,15 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-# The organization table is the tenant column's foreign-key target: it must be in the metadata.
-import app.modules.auth.organization.models  # noqa: F401
-from app.extensions import db
+from app.extensions import Model
 from app.modules.auth.models import UTCDateTime, utcnow
+
+# The organization table is the tenant column's foreign-key target: it must be in the metadata.
+from app.modules.auth.organization import models as models
 from app.modules.tenant import TenantScoped
 
 
-class Project(TenantScoped, db.Model):  # type: ignore[name-defined,misc]
+class Project(TenantScoped, Model):
     __tablename__ = "project"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from app.core.api import ApiModel, endpoint
 from app.core.errors import ApiError
 from app.core.identity import current
-from app.extensions import db
+from app.extensions import db, rows_matched
 from app.modules import audit_logger, require_auth, require_permission, require_tenant
 from app.modules.example.models import Project
 
@@ -183,6 +183,6 @@ def bulk_delete_projects(body: BulkDeleteIn) -> ResponseReturnValue:
         delete(Project).where(Project.id.in_(body.ids)).execution_options(synchronize_session=False)
     )
     db.session.commit()
-    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    count = rows_matched(result)
     _log("project.bulk_delete", ",".join(body.ids)[:255], {"deleted": count})
     return {"deleted": count}

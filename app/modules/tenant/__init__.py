@@ -44,7 +44,8 @@ class TenantModule(AppModule):
     name = "tenant"
 
     def init_app(self, app: Flask) -> None:
-        from app.modules.tenant import rls  # noqa: F401 - registers the per-transaction hook
+        # Imported for its effect: registers the per-transaction hook.
+        from app.modules.tenant import rls as rls
         from app.modules.tenant.resolver import tenant_before_request
 
         if "auth" not in app.extensions:

@@ -13,7 +13,9 @@ from app.core.settings import section
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes, its access control and the ``flask auth users`` commands."""
-    from app.modules.auth.admin import routes_sessions, routes_users  # noqa: F401 - routes join the blueprint
+    # Imported for their effect: routes join the blueprint.
+    from app.modules.auth.admin import routes_sessions as routes_sessions
+    from app.modules.auth.admin import routes_users as routes_users
     from app.modules.auth.admin.access import init_access
     from app.modules.auth.admin.cli import users_cli
     from app.modules.auth.admin.options import AdminOptions

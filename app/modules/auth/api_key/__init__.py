@@ -23,10 +23,10 @@ __all__ = ["KeyFields", "create_api_key", "delete_expired_api_keys", "init_app",
 def init_app(app: Flask) -> None:
     """Register the routes, the ``x-api-key`` resolver, the key permission check and ``flask auth keys``."""
     from app.core.settings import section
-    from app.modules.auth.api_key import (
-        models,  # noqa: F401 - the table belongs to the metadata
-        routes,  # noqa: F401 - routes register on the auth blueprint
-    )
+
+    # Imported for their effect: the table belongs to the metadata, the routes register on the auth blueprint.
+    from app.modules.auth.api_key import models as models
+    from app.modules.auth.api_key import routes as routes
     from app.modules.auth.api_key.cli import keys_cli
     from app.modules.auth.api_key.resolver import key_permission_check, organization_context_hook, resolve_api_key
     from app.modules.auth.api_key.settings import ApiKeySettings

@@ -28,6 +28,7 @@ from flask import Flask, current_app
 from sqlalchemy import bindparam, or_, update
 
 from app.core.outage import warn_every
+from app.core.proxies import unproxied
 from app.extensions import db
 from app.modules.auth.api_key.models import ApiKey
 
@@ -60,7 +61,7 @@ def _journal(app: Flask) -> _Journal:
 
 def record(key_id: str, when: datetime) -> None:
     """Note a request of the key at ``when``; written within ``FLUSH_INTERVAL`` seconds."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = unproxied(current_app)
     journal = _journal(app)
     with journal.lock:
         held = journal.times.get(key_id)

@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.modules.auth.models import UTCDateTime, utcnow
 
 
-class ApiKey(db.Model):  # type: ignore[name-defined,misc]
+class ApiKey(Model):
     __tablename__ = "api_key"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

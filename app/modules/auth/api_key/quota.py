@@ -37,6 +37,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.core.outage import warn_every
+from app.core.redis import REDIS_ERRORS
 from app.extensions import db
 from app.modules.auth.api_key.errors import USAGE_EXCEEDED, api_key_error
 from app.modules.auth.api_key.models import ApiKey
@@ -141,7 +142,7 @@ def _release(store_script: Any, hash_key: str, token: str, taken: tuple[int, int
     lease, units = taken if taken is not None else (0, 0)
     try:
         store_script(keys=[hash_key], args=[lease, units, token])
-    except Exception as error:  # noqa: BLE001 - Redis failing now: this request already has its unit
+    except REDIS_ERRORS as error:  # Redis failing now: this request already has its unit
         warn_every("api-key-quota", 60.0, "api-key quota lease not stored in Redis (its units are lost): %s", error)
 
 

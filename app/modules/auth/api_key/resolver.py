@@ -40,6 +40,7 @@ from flask import current_app, g, request
 from app.core.errors import ApiError
 from app.core.identity import Identity
 from app.core.outage import warn_every
+from app.core.redis import REDIS_ERRORS
 from app.extensions import db
 from app.modules.auth.api_key import journal, usage
 from app.modules.auth.api_key.errors import api_key_error
@@ -171,9 +172,7 @@ def _from_memory(key: str) -> Identity | None:
             return None
         try:
             usage.count_in_redis(redis, copy.key["id"], *copy.rate_limit)
-        except ApiError:
-            raise
-        except Exception as error:  # noqa: BLE001 - Redis failing: the database path counts in the row
+        except REDIS_ERRORS as error:  # Redis failing: the database path counts in the row (a 429 goes through)
             warn_every("api-key-rate-limit", 60.0, "api-key rate limit falls back to the database: %s", error)
             return None
     now_dt = utcnow()

@@ -36,11 +36,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from redis.exceptions import RedisError
 from sqlalchemy import and_, func, or_, select, update
 
 from app.core.errors import ApiError
 from app.core.outage import warn_every
+from app.core.redis import REDIS_ERRORS
 from app.extensions import db
 from app.modules.auth.api_key import journal, quota
 from app.modules.auth.api_key.errors import RATE_LIMITED, USAGE_EXCEEDED, api_key_error
@@ -162,9 +162,7 @@ def _check_rate_limit(row: ApiKey, now: datetime, globally_enabled: bool) -> boo
         try:
             _rate_limit_redis(redis, row)
             return False
-        except ApiError:
-            raise
-        except Exception as error:  # noqa: BLE001 - Redis down: the database still counts
+        except REDIS_ERRORS as error:  # Redis down: the database still counts (a 429 goes through)
             warn_every("api-key-rate-limit", 60.0, "api-key rate limit falls back to the database: %s", error)
     _rate_limit_sql(row, now)
     return True
@@ -212,7 +210,7 @@ def _consume_remaining(row: ApiKey, now: datetime) -> bool:
     if redis is not None:
         try:
             return _consume_in_redis(redis, row, now)
-        except (RedisError, OSError) as error:  # Redis down or its breaker open: the database spends exactly
+        except REDIS_ERRORS as error:  # Redis down or its breaker open: the database spends exactly
             warn_every("api-key-quota", 60.0, "api-key quota falls back to the database: %s", error)
     due = _refill_due(row, now)
     if due is not None and _refill(row, now, due):
@@ -262,7 +260,7 @@ def live_counters(ids: Iterable[str]) -> dict[str, tuple[int, datetime | None]]:
         for key_id in ids:
             pipe.hmget(REDIS_PREFIX + key_id, "count", "last")
         rows = pipe.execute()
-    except Exception as error:  # noqa: BLE001
+    except REDIS_ERRORS as error:
         log.warning("api-key counters unavailable: %s", error)
         return {}
     found: dict[str, tuple[int, datetime | None]] = {}
@@ -295,7 +293,7 @@ def shown_remaining(rows: Sequence[ApiKey]) -> dict[str, int]:
         return {}
     try:
         units = quota.live_units(redis, list(rows))
-    except Exception as error:  # noqa: BLE001
+    except REDIS_ERRORS as error:
         log.warning("api-key quota leases unavailable: %s", error)
         return {}
     return {row.id: int(row.remaining or 0) + units[row.id] for row in rows if row.id in units}
@@ -311,7 +309,7 @@ def exhausted(row: ApiKey) -> bool:
         return True
     try:
         return quota.live_units(redis, [row]).get(row.id, 0) == 0
-    except Exception as error:  # noqa: BLE001
+    except REDIS_ERRORS as error:
         log.warning("api-key quota lease unavailable: %s", error)
         return False
 
@@ -323,5 +321,5 @@ def forget(key_id: str) -> None:
         return
     try:
         redis.delete(REDIS_PREFIX + key_id, quota.LEASE_PREFIX + key_id)
-    except Exception as error:  # noqa: BLE001
+    except REDIS_ERRORS as error:
         log.warning("api-key counters not deleted: %s", error)

@@ -26,7 +26,10 @@ PATHS = (
 
 def init_app(app: Flask) -> None:
     from app.core.settings import section
-    from app.modules.auth.email_otp import models, routes  # noqa: F401 - table and routes
+
+    # Imported for their effect: table and routes.
+    from app.modules.auth.email_otp import models as models
+    from app.modules.auth.email_otp import routes as routes
     from app.modules.auth.email_otp.settings import EmailOtpSettings
     from app.modules.auth.passwordless import AddressLimiter
     from app.modules.auth.ratelimit import RateLimiter, Rule

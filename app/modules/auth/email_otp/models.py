@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import UTCDateTime, db, utcnow
+from app.extensions import Model, UTCDateTime, utcnow
 
 
-class EmailOtp(db.Model):  # type: ignore[name-defined,misc]
+class EmailOtp(Model):
     __tablename__ = "email_otp"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -13,6 +13,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from app.modules import audit_logger
 from app.modules.auth.importer.report import render, summary
@@ -34,7 +35,7 @@ def _bar(label: str, length: int) -> Iterator[Any]:
 def _redacted(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is refused later, with its own message
+    except (ArgumentError, ValueError):  # unparsable (or a port not a number): refused later, with its own message
         return "<unparsable URL>"
 
 

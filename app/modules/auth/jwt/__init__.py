@@ -16,7 +16,10 @@ __all__ = ["init_app"]
 def init_app(app: Flask) -> None:
     """Register ``/token``, ``/jwks``, the get-session header, the JWT bearer resolver, ``flask auth jwks``."""
     from app.core.settings import section
-    from app.modules.auth.jwt import models, routes  # noqa: F401 - table in the metadata; routes on the blueprint
+
+    # Imported for their effect: table in the metadata; routes on the blueprint.
+    from app.modules.auth.jwt import models as models
+    from app.modules.auth.jwt import routes as routes
     from app.modules.auth.jwt.cli import jwks_cli
     from app.modules.auth.jwt.resolver import resolve_jwt
     from app.modules.auth.jwt.settings import JwtSettings

@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.modules.auth.models import UTCDateTime, utcnow
 
 
-class Jwks(db.Model):  # type: ignore[name-defined,misc]
+class Jwks(Model):
     __tablename__ = "jwks"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -15,7 +15,9 @@ PATHS = ("/sign-in/magic-link", "/magic-link/verify")
 
 def init_app(app: Flask) -> None:
     from app.core.settings import section
-    from app.modules.auth.magic_link import routes  # noqa: F401 - the routes join the auth blueprint
+
+    # Imported for its effect: the routes join the auth blueprint.
+    from app.modules.auth.magic_link import routes as routes
     from app.modules.auth.magic_link.settings import MagicLinkSettings
     from app.modules.auth.passwordless import AddressLimiter
     from app.modules.auth.ratelimit import RateLimiter, Rule

@@ -27,7 +27,8 @@ def init_app(app: Flask) -> None:
 
     keycloak = section(app, KeycloakSettings)  # first: a wrong KEYCLOAK__* value stops the start
 
-    from app.modules.auth.oidc import routes  # noqa: F401 - registers the routes on the auth blueprint
+    # Imported for its effect: registers the routes on the auth blueprint.
+    from app.modules.auth.oidc import routes as routes
     from app.modules.auth.oidc.client import ClientConfig
     from app.modules.auth.oidc.discovery import Discovery
     from app.modules.auth.oidc.federation import Federation

@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import UTCDateTime, db, utcnow
+from app.extensions import Model, UTCDateTime, utcnow
 
 
-class ProvisionedMembership(db.Model):  # type: ignore[name-defined,misc]
+class ProvisionedMembership(Model):
     __tablename__ = "provisioned_membership"
 
     member_id: Mapped[str] = mapped_column("memberId", ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)

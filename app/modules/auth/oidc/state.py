@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from app.extensions import db
+from app.extensions import db, rows_matched
 from app.modules.auth.crypto import generate_id, generate_random_string, hash_token
 from app.modules.auth.models import Verification, utcnow
 
@@ -115,7 +115,7 @@ def consume_flow(state: str, cookie_state: str | None) -> FlowState:
     row = db.session.scalar(select(Verification).where(Verification.identifier == identifier))
     if row is None:
         raise StateError("state_mismatch")
-    deleted = db.session.execute(delete(Verification).where(Verification.id == row.id)).rowcount  # type: ignore[attr-defined]
+    deleted = rows_matched(db.session.execute(delete(Verification).where(Verification.id == row.id)))
     db.session.commit()
     if deleted != 1:  # another request consumed it first
         raise StateError("state_mismatch")

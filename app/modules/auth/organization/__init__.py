@@ -16,13 +16,13 @@ from app.modules.auth.state import auth_state
 def init_app(app: Flask) -> None:
     """Register the plugin's routes and hooks on the auth module."""
     from app.core.settings import section
-    from app.modules.auth.organization import (  # noqa: F401 - the routes attach to the auth blueprint
-        invitation_routes,
-        member_routes,
-        models,
-        org_routes,
-        team_routes,
-    )
+
+    # Imported for their effect: the routes attach to the auth blueprint.
+    from app.modules.auth.organization import invitation_routes as invitation_routes
+    from app.modules.auth.organization import member_routes as member_routes
+    from app.modules.auth.organization import models as models
+    from app.modules.auth.organization import org_routes as org_routes
+    from app.modules.auth.organization import team_routes as team_routes
     from app.modules.auth.organization.context import (
         default_organization_column,
         default_organization_context,

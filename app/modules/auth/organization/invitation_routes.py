@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core.api import endpoint
 from app.core.errors import ApiError
 from app.core.identity import current
-from app.extensions import db
+from app.extensions import db, rows_matched
 from app.modules import audit_logger
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.emails import invitation_email
@@ -286,7 +286,7 @@ def org_accept_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
         .values(status="accepted")
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(claimed) != 1:
         db.session.rollback()
         raise org_error(400, "INVITATION_NOT_FOUND")
     member = Member(
@@ -342,7 +342,7 @@ def org_reject_invitation(body: s.InvitationIdBody) -> ResponseReturnValue:
         .values(status="rejected")
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_matched(claimed) != 1:
         db.session.rollback()
         raise org_error(400, "INVITATION_NOT_FOUND")
     db.session.commit()

@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.modules.auth.models import UTCDateTime, utcnow
 
 
-class Organization(db.Model):  # type: ignore[name-defined,misc]
+class Organization(Model):
     __tablename__ = "organization"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -28,7 +28,7 @@ class Organization(db.Model):  # type: ignore[name-defined,misc]
     metadata_json: Mapped[str | None] = mapped_column("metadata", Text)
 
 
-class Member(db.Model):  # type: ignore[name-defined,misc]
+class Member(Model):
     __tablename__ = "member"
     __table_args__ = (Index("ix_member_organizationId_userId", "organizationId", "userId", unique=True),)
 
@@ -42,7 +42,7 @@ class Member(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column("createdAt", UTCDateTime, default=utcnow)
 
 
-class Invitation(db.Model):  # type: ignore[name-defined,misc]
+class Invitation(Model):
     __tablename__ = "invitation"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -59,7 +59,7 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     inviter_id: Mapped[str] = mapped_column("inviterId", ForeignKey("user.id", ondelete="CASCADE"))
 
 
-class Team(db.Model):  # type: ignore[name-defined,misc]
+class Team(Model):
     """A team inside an organization (better-auth ``teams.enabled``)."""
 
     __tablename__ = "team"
@@ -74,7 +74,7 @@ class Team(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime | None] = mapped_column("updatedAt", UTCDateTime)
 
 
-class TeamMember(db.Model):  # type: ignore[name-defined,misc]
+class TeamMember(Model):
     """A user in a team. Unique on (teamId, userId): two racing adds cannot add a user twice
     (better-auth's ``membershipKey`` column, as an index)."""
 

@@ -12,8 +12,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.modules.auth import passwordless_cli  # noqa: F401 - flask auth purge-expired
-    from app.modules.auth.passkey import admin, models, routes  # noqa: F401 - table, routes, CLI
+    # Imported for its effect: flask auth purge-expired.
+    from app.modules.auth import passwordless_cli as passwordless_cli
+
+    # Imported for their effect: table, routes, CLI.
+    from app.modules.auth.passkey import admin as admin
+    from app.modules.auth.passkey import models as models
+    from app.modules.auth.passkey import routes as routes
     from app.modules.auth.passkey.settings import init_relying_party
 
     init_relying_party(app)

@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import UTCDateTime, db, utcnow
+from app.extensions import Model, UTCDateTime, utcnow
 
 
-class Passkey(db.Model):  # type: ignore[name-defined,misc]
+class Passkey(Model):
     __tablename__ = "passkey"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

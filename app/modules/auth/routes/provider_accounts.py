@@ -180,7 +180,7 @@ def account_info(query: s.AccountSelection) -> ResponseReturnValue:
         tokens = _valid_access_token(fed, account)
     except ApiError:
         raise
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - as better-auth: any provider failure is one answer
         raise _error(400, "FAILED_TO_GET_ACCESS_TOKEN", "Failed to get a valid access token") from None
     if not tokens["accessToken"]:
         raise _error(400, "ACCESS_TOKEN_NOT_FOUND", "Access token not found")

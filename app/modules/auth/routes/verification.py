@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.api import endpoint
 from app.core.errors import ApiError
-from app.extensions import db
+from app.extensions import db, rows_matched
 from app.modules import audit_logger
 from app.modules.auth import schemas as s
 from app.modules.auth.credentials import store_password_hash
@@ -154,12 +154,12 @@ def verify_email(query: s.VerifyEmailQuery) -> ResponseReturnValue:
         # The link is spent by the change itself: a compare-and-set on the old address, so of racing
         # requests with one link only one changes the email (and the old address's links die).
         try:
-            won = db.session.execute(
+            won = rows_matched(db.session.execute(
                 update(User)
                 .where(User.id == user.id, User.email == claims.get("email"))
                 .values(email=new_email, email_verified=True, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
+            ))
         except IntegrityError:  # the new address was taken meanwhile
             db.session.rollback()
             return _verify_error("USER_ALREADY_EXISTS", "User already exists", query.callback_url, 400)

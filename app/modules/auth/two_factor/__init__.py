@@ -14,7 +14,9 @@ from app.modules.auth.state import auth_state
 
 def init_app(app: Flask) -> None:
     """Register the plugin's routes and its sign-in hook on the auth module."""
-    from app.modules.auth.two_factor import otp, routes  # noqa: F401 - the routes join the auth blueprint
+    # Imported for their effect: the routes join the auth blueprint.
+    from app.modules.auth.two_factor import otp as otp
+    from app.modules.auth.two_factor import routes as routes
     from app.modules.auth.two_factor.challenge import sign_in_hook
     from app.modules.auth.two_factor.options import TwoFactorOptions
 

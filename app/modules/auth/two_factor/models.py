@@ -11,10 +11,10 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 
 
-class TwoFactor(db.Model):  # type: ignore[name-defined,misc]
+class TwoFactor(Model):
     __tablename__ = "two_factor"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

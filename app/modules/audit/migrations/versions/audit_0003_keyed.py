@@ -9,7 +9,7 @@ On PostgreSQL this also
 - when the migrating role may create roles: creates the NOLOGIN role named by
   ``MODULES__AUDIT__APP_ROLE`` (default ``saas_app``) that may read and write every table except
   ``audit_log``, where it may only SELECT and INSERT, and execute ``audit_prune``. Run the app as a
-  LOGIN role that is a member of it (README, "Least privilege on PostgreSQL").
+  LOGIN role that is a member of it (docs/operations.md, "Least privilege on PostgreSQL").
 Entries written before this revision keep ``key_id`` NULL and verify as legacy SHA-256 entries once
 ``MODULES__AUDIT__LEGACY_UNTIL`` is set to the last of them, which the upgrade prints.
 
