@@ -79,7 +79,7 @@ def _measure_profile(profile: str, env: dict[str, str], workloads: list[Workload
     rows: dict[str, Any] = {}
     with gunicorn(env, RESULTS / f"gunicorn-{profile}.log") as (base_url, master):
         workers = worker_pids(master)
-        context = Context(base_url, profile)
+        context = Context(base_url, profile, env.get("DATABASE_URL"))
         bare_workload = next(w for w in workloads if w.name == "bare")
         bare_request = bare_workload.prepare(context)
         bare_workload.check(send(context, bare_request), context)

@@ -49,12 +49,17 @@ def _workloads(app: Flask) -> dict[str, dict[str, str]]:
     created: Any = client.post("/api/v1/auth/api-key/create", json={"name": "profile"}, headers=origin).json
     issued: Any = client.get("/api/v1/auth/token").json
     key, jwt = created["key"], issued["token"]
+    from app.modules.auth.api_key import KeyFields, create_api_key
+
+    with app.app_context():  # a quota is server-only: set as application code sets it
+        _, quota_key = create_api_key(body["user"]["id"], KeyFields(remaining=10**9, rate_limit_enabled=False))
     return {
         "bare": {},
         "me-cookie": {"Cookie": cookie},
         "me-bearer": {"Authorization": f"Bearer {token}"},
         "me-jwt": {"Authorization": f"Bearer {jwt}"},
         "me-api-key": {"x-api-key": key},
+        "me-api-key-quota": {"x-api-key": quota_key},
         "get-session": {"Cookie": cookie},
     }
 

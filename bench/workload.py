@@ -45,9 +45,11 @@ class BenchUser:
 class Context:
     """What ``prepare`` may use: the server's URL and helpers that go through the real routes."""
 
-    def __init__(self, base_url: str, profile: str) -> None:
+    def __init__(self, base_url: str, profile: str, database_url: str | None = None) -> None:
         self.base_url = base_url
         self.profile = profile
+        #: The server's database, for what no route may set (server-only fields such as a key's quota)
+        self.database_url = database_url
         self.origin = {"Origin": base_url}
         self._users: dict[str, BenchUser] = {}
 

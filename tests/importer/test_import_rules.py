@@ -216,3 +216,11 @@ def test_answers_given_here_survive_a_re_run() -> None:
     assert keep_consumed_codes({"backup_codes": one_used}, {"backup_codes": all_codes})["backup_codes"] == one_used
     regenerated = backup_codes.encode(["c"])  # new codes in better-auth: theirs win
     assert keep_consumed_codes({"backup_codes": one_used}, {"backup_codes": regenerated})["backup_codes"] == regenerated
+
+
+def test_a_re_imported_quota_ends_the_live_lease() -> None:
+    from app.modules.auth.importer.plugin_tables import keep_quota_lease
+
+    here = {"remaining": 40, "quota_lease": 3}  # lease 3's units sit in Redis on top of the 40
+    assert keep_quota_lease(here, {"id": "k1", "remaining": 100})["quota_lease"] == 4
+    assert "quota_lease" not in keep_quota_lease(here, {"id": "k1", "remaining": 40})  # same count: kept

@@ -35,6 +35,8 @@ class ApiKey(Model):
     rate_limit_max: Mapped[int | None] = mapped_column("rateLimitMax", Integer)
     request_count: Mapped[int] = mapped_column("requestCount", Integer, default=0)
     remaining: Mapped[int | None] = mapped_column(Integer)
+    #: The quota's lease generation: Redis may spend only the units of this lease (:mod:`.usage`).
+    quota_lease: Mapped[int] = mapped_column("quotaLease", Integer, default=0, server_default="0", nullable=False)
     last_request: Mapped[datetime | None] = mapped_column("lastRequest", UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column("expiresAt", UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column("createdAt", UTCDateTime, default=utcnow)

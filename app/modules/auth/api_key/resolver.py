@@ -12,8 +12,10 @@ every process): such a request reads nothing from the database and writes nothin
 with a per-key rate limit is still counted at each request, in its Redis window (one Lua call,
 exact and shared by every process; without Redis, or while Redis fails, the request takes the
 database path, counted in the row). A key without one gets the ``lastRequest`` time better-auth
-stamps written in batches (:mod:`.journal`). Keys with a quota (``remaining``) are read and counted
-in the database on every request, exactly (:mod:`.usage`).
+stamps written in batches (:mod:`.journal`). Keys with a quota (``remaining``) are read from the
+database on every request (a ``SELECT``) and spent exactly from a lease in Redis: a database write
+only when a lease is taken, one per block of requests (:mod:`.quota`); without Redis, or while it
+fails, spent in the row at each request (:mod:`.usage`).
 
 Least privilege (OWASP ASVS V4.1.3, OWASP API Security Top 10 API5 "Broken Function Level
 Authorization"):

@@ -93,7 +93,9 @@ def _owned_key(key_id: str, config_id: str | None, user_id: str, action: str) ->
 
 def _json(row: ApiKey, plaintext: str | None = None) -> dict[str, Any]:
     counters = usage.shown_counters([row]).get(row.id)
-    return key_json(row, plaintext=plaintext, counters=counters)
+    body = key_json(row, plaintext=plaintext, counters=counters)
+    body["remaining"] = usage.shown_remaining([row]).get(row.id, row.remaining)
+    return body
 
 
 @bp.post("/api-key/create")
@@ -149,8 +151,10 @@ def list_(query: s.ListKeysQuery) -> ResponseReturnValue:
         offset=query.offset,
     )
     counters = usage.shown_counters(rows)
-    body: dict[str, Any] = {"apiKeys": [key_json(row, counters=counters.get(row.id)) for row in rows],
-                            "total": total}
+    remaining = usage.shown_remaining(rows)
+    keys = [key_json(row, counters=counters.get(row.id)) | {"remaining": remaining.get(row.id, row.remaining)}
+            for row in rows]
+    body: dict[str, Any] = {"apiKeys": keys, "total": total}
     if query.limit is not None:
         body["limit"] = query.limit
     if query.offset is not None:

@@ -74,7 +74,7 @@ def validate_key(key: str, *, permissions: Mapping[str, Sequence[str]] | None = 
         raise api_key_error("KEY_EXPIRED")
     if permissions is not None and not permits(load_json(row.permissions), permissions):
         raise api_key_error("KEY_NOT_FOUND", status=401)
-    if row.remaining == 0 and row.refill_amount is None:
+    if row.remaining == 0 and row.refill_amount is None and usage.exhausted(row):
         _delete_row(row)
         raise api_key_error("USAGE_EXCEEDED")
     db.session.expunge(row)  # counted values come back through RETURNING; the row may be gone after
@@ -243,6 +243,7 @@ def update_api_key(row: ApiKey, fields: KeyFields) -> ApiKey:
         changed = True
     if fields.given("remaining"):
         row.remaining = fields.remaining
+        row.quota_lease = ApiKey.quota_lease + 1  # the lease in Redis held units of the old quota
         changed = True
     if fields.given("refill_amount") or fields.given("refill_interval"):
         if not fields.given("refill_interval"):

@@ -5,9 +5,20 @@ counts twice when a route verifies and then reads the session: their issue #4023
 loses an update under concurrency (OWASP API Security Top 10 2023, API4 "Unrestricted Resource
 Consumption"):
 
-- ``remaining`` lives in the database, the durable truth for a quota: a guarded
-  ``UPDATE ... SET remaining = remaining - 1 WHERE remaining > 0`` (and a compare-and-set for the
-  refill), so two workers can never both spend the last unit.
+- ``remaining``: the database is the durable truth. With Redis, a request spends from a lease, a
+  block of units the row grants by compare-and-set (``quotaLease``), held in Redis and spent there
+  by a Lua script: no database write except when a lease is taken (:mod:`.quota`, which says how
+  big a block is). The quota is the row's ``remaining`` plus the live lease's units, and that sum
+  is what get and list answer. Without Redis, or while Redis fails (an error, the circuit breaker
+  of :mod:`app.core.redis` open), a guarded ``UPDATE ... SET remaining = remaining - 1 WHERE
+  remaining > 0``, exact: two workers can never both spend the last unit (a live lease's units
+  wait in Redis meanwhile). A due refill (``refillInterval``/``refillAmount``) is a compare-and-set
+  on the row in both cases, and bumps ``quotaLease``: the last period's lease dies with its units;
+  so does an update of ``remaining`` (:func:`.service.update_api_key`).
+- Safety of the leases: Redis losing the hash (restart, ``FLUSHALL``) loses at most one lease's
+  unspent units, the owner's loss (never more requests than the quota); a hash restored from an
+  old snapshot holds a lease older than the row's, which never validates (no give-back), except
+  within the lease still live, at most one block (:mod:`.quota`).
 - The rate limit (better-auth's window: ``requestCount`` within ``rateLimitTimeWindow`` ms of
   ``lastRequest``) runs in one Lua script in Redis when Redis is configured, atomic and shared by
   every process; without Redis, as guarded ``UPDATE``s on the row, as better-auth 1.7 does.
@@ -31,7 +42,7 @@ from app.core.errors import ApiError
 from app.core.outage import warn_every
 from app.core.redis import REDIS_ERRORS
 from app.extensions import db
-from app.modules.auth.api_key import journal
+from app.modules.auth.api_key import journal, quota
 from app.modules.auth.api_key.errors import RATE_LIMITED, USAGE_EXCEEDED, api_key_error
 from app.modules.auth.api_key.models import ApiKey
 from app.modules.auth.models import utcnow
@@ -137,40 +148,73 @@ def _rate_limit_sql(row: ApiKey, now: datetime) -> None:
     raise _rate_limited(window)
 
 
-def _check_rate_limit(row: ApiKey, now: datetime, globally_enabled: bool) -> None:
+def _check_rate_limit(row: ApiKey, now: datetime, globally_enabled: bool) -> bool:
+    """Count the request in the key's window; True when that wrote to the database."""
     if not globally_enabled or not row.rate_limit_enabled:
         # better-auth still stamps lastRequest: batched, not one write per request (:mod:`.journal`)
         row.last_request = now
         journal.record(row.id, now)
-        return
+        return False
     if not row.rate_limit_time_window or not row.rate_limit_max:
-        return
+        return False
     redis = _redis()
     if redis is not None:
         try:
             _rate_limit_redis(redis, row)
-            return
+            return False
         except REDIS_ERRORS as error:  # Redis down: the database still counts (a 429 goes through)
             warn_every("api-key-rate-limit", 60.0, "api-key rate limit falls back to the database: %s", error)
     _rate_limit_sql(row, now)
+    return True
 
 
 # -- quota -------------------------------------------------------------------------------------
 
 
-def _consume_remaining(row: ApiKey, now: datetime) -> None:
-    if row.refill_interval and row.refill_amount:
-        due = now - timedelta(milliseconds=int(row.refill_interval))
-        refilled = db.session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == row.id, func.coalesce(ApiKey.last_refill_at, ApiKey.created_at) < due)
-            .values(remaining=int(row.refill_amount) - 1, last_refill_at=now)
-            .returning(ApiKey.remaining),
-            execution_options={"synchronize_session": False},
-        ).first()
-        if refilled is not None:
-            row.remaining, row.last_refill_at = refilled[0], now
-            return
+def _refill_due(row: ApiKey, now: datetime) -> datetime | None:
+    """The refill's cut-off when the key refills and may be due (the compare-and-set decides)."""
+    if not (row.refill_interval and row.refill_amount):
+        return None
+    return now - timedelta(milliseconds=int(row.refill_interval))
+
+
+def _refill(row: ApiKey, now: datetime, due: datetime) -> bool:
+    """Refill the quota less this request's unit, once per period whichever worker gets there
+    first; a new ``quotaLease`` ends the last period's lease."""
+    refilled = db.session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == row.id, func.coalesce(ApiKey.last_refill_at, ApiKey.created_at) < due)
+        .values(remaining=int(row.refill_amount or 0) - 1, last_refill_at=now, quota_lease=ApiKey.quota_lease + 1)
+        .returning(ApiKey.remaining, ApiKey.quota_lease),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if refilled is None:
+        return False
+    row.remaining, row.quota_lease, row.last_refill_at = refilled[0], refilled[1], now
+    return True
+
+
+def _consume_in_redis(redis: Any, row: ApiKey, now: datetime) -> bool:
+    due = _refill_due(row, now)
+    if due is not None and (row.last_refill_at or row.created_at) < due:
+        if _refill(row, now, due):
+            return True
+        row.quota_lease, row.remaining = quota.reread(row.id)  # another worker refilled first
+    quota.spend(redis, row)  # commits what it writes (a lease, a unit straight from the row)
+    return False
+
+
+def _consume_remaining(row: ApiKey, now: datetime) -> bool:
+    """Spend one unit of the quota; True when the request's transaction wrote (to commit)."""
+    redis = _redis()
+    if redis is not None:
+        try:
+            return _consume_in_redis(redis, row, now)
+        except REDIS_ERRORS as error:  # Redis down or its breaker open: the database spends exactly
+            warn_every("api-key-quota", 60.0, "api-key quota falls back to the database: %s", error)
+    due = _refill_due(row, now)
+    if due is not None and _refill(row, now, due):
+        return True
     spent = db.session.execute(
         update(ApiKey).where(ApiKey.id == row.id, ApiKey.remaining > 0).values(remaining=ApiKey.remaining - 1)
         .returning(ApiKey.remaining),
@@ -179,6 +223,7 @@ def _consume_remaining(row: ApiKey, now: datetime) -> None:
     if spent is None:
         raise api_key_error(USAGE_EXCEEDED)
     row.remaining = spent[0]
+    return True
 
 
 def consume(row: ApiKey, *, rate_limit_enabled: bool) -> None:
@@ -186,15 +231,17 @@ def consume(row: ApiKey, *, rate_limit_enabled: bool) -> None:
 
     ``row`` is detached from the session: the counted values are written back into it from the
     updates' ``RETURNING`` (a concurrent request may delete a spent key right after this one
-    counted, so the row is never read again). Commits: the guarded updates must not hold row locks
-    for the rest of the request.
+    counted, so the row is never read again). Commits what it wrote: the guarded updates must not
+    hold row locks for the rest of the request; a request that wrote nothing (its quota spent in
+    Redis) keeps its read transaction and connection for the rest of the request.
     """
     now = utcnow()
     try:
-        _check_rate_limit(row, now, rate_limit_enabled)
+        wrote = _check_rate_limit(row, now, rate_limit_enabled)
         if row.remaining is not None:
-            _consume_remaining(row, now)
-        db.session.commit()
+            wrote = _consume_remaining(row, now) or wrote
+        if wrote:
+            db.session.commit()
     except BaseException:
         db.session.commit()  # a rate-limit slot already taken stays taken
         raise
@@ -238,12 +285,41 @@ def shown_counters(rows: Sequence[ApiKey]) -> dict[str, tuple[int, datetime | No
     return found
 
 
+def shown_remaining(rows: Sequence[ApiKey]) -> dict[str, int]:
+    """``remaining`` as get and list answer it: the row's plus its live lease's units in Redis
+    (the row's alone when Redis cannot say)."""
+    redis = _redis()
+    if redis is None:
+        return {}
+    try:
+        units = quota.live_units(redis, list(rows))
+    except REDIS_ERRORS as error:
+        log.warning("api-key quota leases unavailable: %s", error)
+        return {}
+    return {row.id: int(row.remaining or 0) + units[row.id] for row in rows if row.id in units}
+
+
+def exhausted(row: ApiKey) -> bool:
+    """No unit left at all: the row's ``remaining`` is 0 and no live lease holds a unit. False when
+    Redis cannot say (the key is refused with 429 but kept)."""
+    if row.remaining != 0:
+        return False
+    redis = _redis()
+    if redis is None:
+        return True
+    try:
+        return quota.live_units(redis, [row]).get(row.id, 0) == 0
+    except REDIS_ERRORS as error:
+        log.warning("api-key quota lease unavailable: %s", error)
+        return False
+
+
 def forget(key_id: str) -> None:
-    """Drop a deleted key's Redis counters."""
+    """Drop a deleted key's Redis counters and quota lease."""
     redis = _redis()
     if redis is None:
         return
     try:
-        redis.delete(REDIS_PREFIX + key_id)
+        redis.delete(REDIS_PREFIX + key_id, quota.LEASE_PREFIX + key_id)
     except REDIS_ERRORS as error:
         log.warning("api-key counters not deleted: %s", error)

@@ -141,6 +141,14 @@ def _json_text(value: Any) -> str | None:
     return json.dumps(value) if isinstance(value, dict | list) else as_text(value)
 
 
+def keep_quota_lease(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A re-import that brings another ``remaining`` ends the key's live quota lease in Redis: its
+    units belonged to the count being replaced (:mod:`app.modules.auth.api_key.quota`)."""
+    if new.get("remaining") != existing.get("remaining"):
+        return {**new, "quota_lease": int(existing.get("quota_lease") or 0) + 1}
+    return new
+
+
 def convert_api_key(row: dict[str, Any], ctx: Context) -> Converted:
     key = as_text(row.get("key"))
     owner = as_text(row.get("referenceId") or row.get("userId"))  # userId before better-auth 1.7
@@ -212,6 +220,6 @@ PLUGIN_TABLES = (
     TableSpec("teamMember", TeamMember, convert_team_member,
               references=(("team_id", ("team",)), ("user_id", ("user",))), unique=(("team_id", "user_id"),)),
     TableSpec("apikey", ApiKey, convert_api_key, references=(("reference_id", ("user", "organization")),),
-              unique=(("key",),)),
+              unique=(("key",),), keep=keep_quota_lease),
     TableSpec("jwks", Jwks, convert_jwks),
 )
