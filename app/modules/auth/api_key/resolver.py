@@ -74,7 +74,7 @@ class _Copy:
 
 
 def _presented_key(settings: ApiKeySettings | None = None) -> str | None:
-    for header in (settings or api_key_settings()).headers:
+    for header in (api_key_settings() if settings is None else settings).headers:
         value = request.headers.get(header)
         if value:
             return value.strip()

@@ -112,7 +112,7 @@ def _load_key(row: Jwks, jwk: dict[str, Any]) -> Key:
 def _signer(settings: JwtSettings | None = None) -> _Signer:
     cache = _cache()
     signer = cache.signer
-    ttl = (settings or jwt_settings()).signing_cache_ttl
+    ttl = (jwt_settings() if settings is None else settings).signing_cache_ttl
     if (
         signer is not None
         and time.monotonic() - signer.loaded_at < ttl
@@ -196,7 +196,7 @@ def _public_key(kid: str) -> _PublicKey | None:
         return cache.public.get(kid)
 
 
-def _verified_before(cache: _Cache, token: str) -> dict[str, Any] | None:
+def _verified_before(cache: _Cache, token: str, leeway: int) -> dict[str, Any] | None:
     """A token this process verified already, still unexpired and its key still published: the
     signature of the same bytes under the same key needs no second check (the expensive part)."""
     hit = cache.verified.get(token)
@@ -204,7 +204,7 @@ def _verified_before(cache: _Cache, token: str) -> dict[str, Any] | None:
         return None
     payload, kid = hit
     entry = cache.public.get(kid)
-    if (entry is None or payload["exp"] + jwt_settings().leeway <= time.time()
+    if (entry is None or payload["exp"] + leeway <= time.time()
             or (entry.published_until is not None and entry.published_until <= utcnow())):
         cache.verified.pop(token, None)
         return None
@@ -220,11 +220,14 @@ def _remember(cache: _Cache, token: str, payload: dict[str, Any], kid: str) -> N
     cache.verified[token] = (payload, kid)
 
 
-def verify_jwt(token: str) -> dict[str, Any] | None:
+def verify_jwt(token: str, settings: JwtSettings | None = None) -> dict[str, Any] | None:
     """The payload of a token we signed and that is still valid, else None. Callers must not
-    modify the payload (it may be this process's remembered copy)."""
+    modify the payload (it may be this process's remembered copy). ``settings``: the caller's
+    ``jwt_settings()``, when it has them already."""
     cache = _cache()
-    remembered = _verified_before(cache, token)
+    if settings is None:
+        settings = jwt_settings()
+    remembered = _verified_before(cache, token, settings.leeway)
     if remembered is not None:
         return remembered
     try:
@@ -239,7 +242,6 @@ def verify_jwt(token: str) -> dict[str, Any] | None:
         return None
     if entry.published_until is not None and entry.published_until <= utcnow():
         return None
-    settings = jwt_settings()
     try:
         payload: dict[str, Any] = jwt.decode(token, entry.key, algorithms=[entry.alg]).claims
         jwt.JWTClaimsRegistry(
