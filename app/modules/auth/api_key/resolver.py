@@ -47,7 +47,7 @@ from app.modules.auth.api_key.errors import api_key_error
 from app.modules.auth.api_key.keys import hash_key, key_json, load_json
 from app.modules.auth.api_key.models import ApiKey
 from app.modules.auth.api_key.service import permits, validate_key
-from app.modules.auth.api_key.settings import api_key_settings
+from app.modules.auth.api_key.settings import ApiKeySettings, api_key_settings
 from app.modules.auth.identity import AuthUser
 from app.modules.auth.models import User, utcnow
 from app.modules.auth.revocation import known_epoch, revocation_state
@@ -76,8 +76,8 @@ class _Copy:
     rate_limit: tuple[int, int, int, int] | None = None
 
 
-def _presented_key() -> str | None:
-    for header in api_key_settings().headers:
+def _presented_key(settings: ApiKeySettings | None = None) -> str | None:
+    for header in (api_key_settings() if settings is None else settings).headers:
         value = request.headers.get(header)
         if value:
             return value.strip()
@@ -227,9 +227,10 @@ def _remember(key: str, row: ApiKey, epoch: int, identity: Identity) -> None:
 
 def resolve_api_key() -> Identity | None:
     """The credential resolver: None when the request presents no key, else what the key establishes."""
-    if not api_key_settings().enable_session:
+    settings = api_key_settings()  # once: every request without a key passes here
+    if not settings.enable_session:
         return None
-    key = _presented_key()
+    key = _presented_key(settings)
     if key is None:
         return None
     epoch = known_epoch()  # before any read: what a copy made now reflects

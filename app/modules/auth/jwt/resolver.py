@@ -82,13 +82,14 @@ def resolve_jwt() -> Identity | None:
     token = _bearer_jwt()
     if token is None:
         return None
-    payload = verify_jwt(token)
+    settings = jwt_settings()
+    payload = verify_jwt(token, settings)
     if payload is None or not isinstance(payload.get("sub"), str):
         return None
     user, session = _shapes(token, payload)
     if user.get("banned"):
         return None
-    if not jwt_settings().stateless and _revoked(payload):
+    if not settings.stateless and _revoked(payload):
         return None
     session = {
         **session,

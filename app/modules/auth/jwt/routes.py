@@ -76,8 +76,12 @@ def set_jwt_header(response: Response) -> None:
     except KeyUnreadableError as error:
         _log_unreadable(error)  # get-session still answers; only the header is missing
         return
-    exposed = [h.strip() for h in response.headers.get("Access-Control-Expose-Headers", "").split(",") if h.strip()]
+    response.headers["set-auth-jwt"] = token
+    listed = response.headers.get("Access-Control-Expose-Headers")
+    if not listed:  # the usual case: nothing exposed yet
+        response.headers["Access-Control-Expose-Headers"] = "set-auth-jwt"
+        return
+    exposed = [h.strip() for h in listed.split(",") if h.strip()]
     if "set-auth-jwt" not in (h.lower() for h in exposed):
         exposed.append("set-auth-jwt")
-    response.headers["set-auth-jwt"] = token
     response.headers["Access-Control-Expose-Headers"] = ", ".join(exposed)

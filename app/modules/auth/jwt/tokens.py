@@ -37,7 +37,7 @@ from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
 from app.modules.auth.jwt.keys import ensure_signing_key, private_jwk, published_keys
 from app.modules.auth.jwt.models import Jwks
-from app.modules.auth.jwt.settings import audience, issuer, jwt_settings
+from app.modules.auth.jwt.settings import JwtSettings, audience, issuer, jwt_settings
 from app.modules.auth.models import utcnow
 
 __all__ = ["CLAIMS", "forget_keys", "session_jwt", "sign_session_jwt", "verify_jwt"]
@@ -109,15 +109,14 @@ def _load_key(row: Jwks, jwk: dict[str, Any]) -> Key:
     return key_type.import_key(jwk)
 
 
-def _signer() -> _Signer:
+def _signer(settings: JwtSettings | None = None) -> _Signer:
     cache = _cache()
-    now = utcnow()
     signer = cache.signer
-    ttl = jwt_settings().signing_cache_ttl
+    ttl = (jwt_settings() if settings is None else settings).signing_cache_ttl
     if (
         signer is not None
         and time.monotonic() - signer.loaded_at < ttl
-        and (signer.expires_at is None or signer.expires_at > now)
+        and (signer.expires_at is None or signer.expires_at > utcnow())
     ):
         return signer
     row = ensure_signing_key()
@@ -148,13 +147,15 @@ def session_jwt(user: dict[str, Any], *, session_id: str, epoch: int | None) -> 
     """``sign_session_jwt`` for a session, reusing the token it was handed within ``REUSE_SECONDS``
     when the user data, the revocation sequence and the signing key are still the same."""
     cache = _cache()
-    signer = _signer()
-    reuse = min(REUSE_SECONDS, jwt_settings().expires_in / 10)
+    settings = jwt_settings()
+    signer = _signer(settings)
+    reuse = min(REUSE_SECONDS, settings.expires_in / 10)
     now = time.time()
     held = cache.issued.get(session_id)
     if held is not None:
         token, issued_at, kid, rev, claims_user = held
-        if now - issued_at < reuse and kid == signer.kid and rev == epoch and claims_user == user:
+        if (now - issued_at < reuse and kid == signer.kid and rev == epoch
+                and (claims_user is user or claims_user == user)):
             return token
     token = sign_session_jwt(user, session_id=session_id, epoch=epoch)
     if len(cache.issued) >= VERIFIED_CACHE_SIZE:
@@ -195,7 +196,7 @@ def _public_key(kid: str) -> _PublicKey | None:
         return cache.public.get(kid)
 
 
-def _verified_before(cache: _Cache, token: str) -> dict[str, Any] | None:
+def _verified_before(cache: _Cache, token: str, leeway: int) -> dict[str, Any] | None:
     """A token this process verified already, still unexpired and its key still published: the
     signature of the same bytes under the same key needs no second check (the expensive part)."""
     hit = cache.verified.get(token)
@@ -203,7 +204,7 @@ def _verified_before(cache: _Cache, token: str) -> dict[str, Any] | None:
         return None
     payload, kid = hit
     entry = cache.public.get(kid)
-    if (entry is None or payload["exp"] + jwt_settings().leeway <= time.time()
+    if (entry is None or payload["exp"] + leeway <= time.time()
             or (entry.published_until is not None and entry.published_until <= utcnow())):
         cache.verified.pop(token, None)
         return None
@@ -219,11 +220,14 @@ def _remember(cache: _Cache, token: str, payload: dict[str, Any], kid: str) -> N
     cache.verified[token] = (payload, kid)
 
 
-def verify_jwt(token: str) -> dict[str, Any] | None:
+def verify_jwt(token: str, settings: JwtSettings | None = None) -> dict[str, Any] | None:
     """The payload of a token we signed and that is still valid, else None. Callers must not
-    modify the payload (it may be this process's remembered copy)."""
+    modify the payload (it may be this process's remembered copy). ``settings``: the caller's
+    ``jwt_settings()``, when it has them already."""
     cache = _cache()
-    remembered = _verified_before(cache, token)
+    if settings is None:
+        settings = jwt_settings()
+    remembered = _verified_before(cache, token, settings.leeway)
     if remembered is not None:
         return remembered
     try:
@@ -238,7 +242,6 @@ def verify_jwt(token: str) -> dict[str, Any] | None:
         return None
     if entry.published_until is not None and entry.published_until <= utcnow():
         return None
-    settings = jwt_settings()
     try:
         payload: dict[str, Any] = jwt.decode(token, entry.key, algorithms=[entry.alg]).claims
         jwt.JWTClaimsRegistry(

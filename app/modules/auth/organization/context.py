@@ -56,8 +56,11 @@ def default_organization_context(identity: Identity) -> Identity:
         return identity
     resolved = identity.resolved
     if resolved is not None and "defaultOrganizationId" in resolved.ext:
-        return replace(identity, organization_id=resolved.ext["defaultOrganizationId"])
-    return replace(identity, organization_id=_remembered_oldest_membership(identity.user.id))
+        default = resolved.ext["defaultOrganizationId"]
+    else:
+        default = _remembered_oldest_membership(identity.user.id)
+    # A user without memberships keeps the identity as it is (``replace`` copies every field).
+    return identity if default is None else replace(identity, organization_id=default)
 
 
 def _remembered_oldest_membership(user_id: str) -> str | None:

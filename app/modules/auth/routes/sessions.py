@@ -30,6 +30,7 @@ from app.modules.auth.routes.common import (
     without_session,
 )
 from app.modules.auth.serializers import session_json
+from app.modules.auth.session_answer import session_response
 from app.modules.auth.sessions import is_fresh, needs_refresh, refresh, revoke_by_hash, revoke_user_sessions
 from app.modules.auth.state import auth_state
 
@@ -69,7 +70,7 @@ def get_session(query: s.GetSessionQuery) -> ResponseReturnValue:
             db.session.commit()
             rebind_session(resolved)
             refreshed = True
-        response = json_response({"session": resolved.session_with_token(), "user": resolved.user})
+        response = session_response(resolved)
         if refreshed and identity.credential == "cookie":
             with_session_cookie(response, resolved.token, dont_remember=resolved.dont_remember)
     for hook in auth_state().get_session_hooks:
