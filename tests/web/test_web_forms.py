@@ -64,7 +64,8 @@ def test_pages_keep_their_session_in_the_database_while_redis_fails(make_app: An
     cookie = client.get_cookie("web_session")
     assert cookie is not None
     with app.app_context():
-        assert db.session.scalar(select(WebSession.session_id).where(WebSession.session_id == "web:sess:" + cookie.value))
+        stored = select(WebSession.session_id).where(WebSession.session_id == "web:sess:" + cookie.value)
+        assert db.session.scalar(stored)
 
 
 def test_the_json_api_is_not_asked_for_form_tokens(app: Any) -> None:
