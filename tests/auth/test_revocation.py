@@ -127,6 +127,26 @@ def test_a_jwt_dies_with_its_session_and_its_user(make_app: Any) -> None:
     assert _me(two, bearer(jwt_laptop)) == 401  # issued before the role change
 
 
+@pytest.mark.postgres
+def test_a_jwt_is_refused_while_its_revocation_waits_unapplied_on_the_listener(make_app: Any) -> None:
+    """A process whose listener took a notification off its socket and has not applied it (a slow
+    or hung thread: ``applying``) reads the events from the database before trusting a JWT."""
+    from app.modules.auth.revocation import revocation_state, stop_listener
+
+    one, two = make_app(), make_app()
+    laptop = one.test_client()
+    sign_up(laptop, "g@example.com")
+    phone = one.test_client()
+    sign_in(phone, "g@example.com")
+    jwt_phone = phone.get("/api/v1/auth/token").json["token"]
+    assert _me(two, bearer(jwt_phone)) == 200
+    state = revocation_state(two)
+    assert stop_listener(two) and state.listens
+    state.connected, state.applying = True, True  # as a listener caught between receiving and applying
+    assert post(laptop, "/revoke-other-sessions").status_code == 200
+    assert _me(two, bearer(jwt_phone)) == 401
+
+
 def test_stateless_jwts_live_until_they_expire(make_app: Any) -> None:
     app = make_app(AUTH__JWT__STATELESS="true")
     laptop = app.test_client()

@@ -65,6 +65,7 @@ __all__ = [
     "RevocationUnknown",
     "known_epoch",
     "note",
+    "poll",
     "revocation_state",
     "start_listener",
     "stop_listener",

@@ -20,10 +20,11 @@ from typing import Any
 from flask import current_app, g, request
 
 from app.core.identity import Identity
+from app.core.outage import is_outage
 from app.modules.auth.identity import AuthUser
 from app.modules.auth.jwt.settings import jwt_settings
 from app.modules.auth.jwt.tokens import CLAIMS, verify_jwt
-from app.modules.auth.revocation import RevocationUnknown, known_epoch, revocation_state
+from app.modules.auth.revocation import RevocationUnknown, known_epoch, poll, revocation_state
 from app.modules.auth.serializers import iso
 
 __all__ = ["resolve_jwt"]
@@ -49,6 +50,16 @@ def _revoked(payload: dict[str, Any]) -> bool:
     known_epoch()  # loads or polls when no listener keeps the state current
     if not state.loaded:
         raise RevocationUnknown("the revocation sequence could not be read")
+    if state.undelivered():
+        # A notification waits on this process's listener, not applied yet (its thread is slow or
+        # hung): read the events from the database now, as the session caches do, rather than
+        # answer from what this process knew before the revocation committed.
+        try:
+            poll(state)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            raise RevocationUnknown("the revocation sequence could not be read") from error
     sid = payload.get("sid")
     rev = payload.get("rev")
     epoch = rev if isinstance(rev, int) else 0
