@@ -77,6 +77,12 @@ def _measure_profile(profile: str, env: dict[str, str], workloads: list[Workload
     and a workload round, so both see the same machine (on a shared host the load moves by more
     than the differences measured). A workload's ratio is to the bare rounds next to it."""
     rows: dict[str, Any] = {}
+    # gthread workers accept connections until they hold ``worker_connections`` (1000): one worker
+    # often took all 32 keep-alive connections of a round while the other idled, which moved the
+    # bare route between 656 and 1,628 req/s. A cap just above an even share makes both serve.
+    workers_count = int(env.get("WEB_CONCURRENCY", "2"))
+    cap = -(-args.connections // workers_count) + 2
+    env = {**env, "GUNICORN_CMD_ARGS": f"{env.get('GUNICORN_CMD_ARGS', '')} --worker-connections {cap}".strip()}
     with gunicorn(env, RESULTS / f"gunicorn-{profile}.log") as (base_url, master):
         workers = worker_pids(master)
         context = Context(base_url, profile, env.get("DATABASE_URL"))
