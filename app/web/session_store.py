@@ -84,9 +84,10 @@ class ResilientRedisSessionInterface(RedisSessionInterface):  # type: ignore[mis
     """Flask-Session's Redis backend, falling back to the database store while Redis fails.
 
     The page session carries the CSRF secret of every form: losing it during a Redis outage would
-    refuse every form post (the sign-in too). So a session Redis cannot read or write is read from
-    and written to the database table instead, and one Redis no longer has (written there during
-    an outage) is looked up in the database before a new one is started.
+    refuse every form post (the sign-in too). So a session Redis cannot read or write (an error, or
+    the circuit breaker open) is read from and written to the database table instead. Only then:
+    while Redis answers, the database is never asked (an unknown id costs no query), and a session
+    written to the table during an outage is not found once Redis is back (a new one starts).
     """
 
     def __init__(self, app: Flask, client: Any) -> None:
@@ -99,9 +100,11 @@ class ResilientRedisSessionInterface(RedisSessionInterface):  # type: ignore[mis
             data: dict[str, Any] | None = super()._retrieve_session_data(store_id)
         except REDIS_ERRORS as error:
             warn_every("web-session-redis", 60.0, "page sessions read from the database, Redis fails: %s", error)
-            data = None
-        if data is None:
-            data = self.fallback._retrieve_session_data(store_id)
+            try:
+                data = self.fallback._retrieve_session_data(store_id)
+            except SQLAlchemyError:
+                db.session.rollback()
+                data = None  # both stores down: a new page session, the request goes on
         return data
 
     def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
@@ -115,8 +118,8 @@ class ResilientRedisSessionInterface(RedisSessionInterface):  # type: ignore[mis
         try:
             super()._delete_session(store_id)
         except REDIS_ERRORS as error:
-            warn_every("web-session-redis", 60.0, "page session not deleted in Redis: %s", error)
-        self.fallback._delete_session(store_id)
+            warn_every("web-session-redis", 60.0, "page session deleted in the database, Redis fails: %s", error)
+            self.fallback._delete_session(store_id)
 
 
 def utcnow_naive() -> datetime:

@@ -109,8 +109,10 @@ def test_exactly_the_quota_with_an_update_only_per_lease(app: Any) -> None:
     # Leases of 50, 47 and 45 units: taken at the 1st, 51st and 98th request, and nothing written otherwise.
     assert [i + 1 for i, n in enumerate(updates) if n] == [1, 51, 98]
     assert set(updates) == {0, 1}
-    # Reads: the key and its owner (and the revocation sequence while its listener connects).
-    assert all(set(counted) <= {"SELECT", "UPDATE"} and counted["SELECT"] in (2, 3) for counted in per_request)
+    # Reads: the key and its owner (and, while the revocation listener connects, which takes longer
+    # on a loaded machine, the sequence and its new events).
+    assert all(set(counted) <= {"SELECT", "UPDATE"} and 2 <= counted["SELECT"] <= 4 for counted in per_request), \
+        per_request
     row = _row(app, key_id)
     assert row is not None and (row.quota_lease, row.remaining) == (3, 1000 - 50 - 47 - 45)
     assert _spend_all(client, key, 1000) == 1000 - 137

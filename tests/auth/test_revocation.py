@@ -9,6 +9,7 @@ Two apps on one database (and one Redis) stand for two gunicorn workers; the dri
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from flask import Flask
 from app.modules.auth.crypto import hash_token
 from app.modules.auth.sessions import CACHE_PREFIX
 from tests.auth.helpers import bearer, post, sign_in, sign_up
+from tests.conftest import _truncate_all
 
 ADMIN = {"ADMIN__EMAIL": "root@example.com", "ADMIN__PASSWORD": "root password 123"}
 
@@ -127,13 +129,21 @@ def test_a_jwt_dies_with_its_session_and_its_user(make_app: Any) -> None:
     assert _me(two, bearer(jwt_laptop)) == 401  # issued before the role change
 
 
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """PostgreSQL whatever the backend of the run: only it has a LISTEN thread."""
+    url: str = request.getfixturevalue("pg_database")
+    yield url
+    _truncate_all(url)
+
+
 @pytest.mark.postgres
-def test_a_jwt_is_refused_while_its_revocation_waits_unapplied_on_the_listener(make_app: Any) -> None:
+def test_a_jwt_is_refused_while_its_revocation_waits_unapplied_on_the_listener(make_app: Any, pg_url: str) -> None:
     """A process whose listener took a notification off its socket and has not applied it (a slow
     or hung thread: ``applying``) reads the events from the database before trusting a JWT."""
     from app.modules.auth.revocation import revocation_state, stop_listener
 
-    one, two = make_app(), make_app()
+    one, two = make_app(DATABASE_URL=pg_url), make_app(DATABASE_URL=pg_url)
     laptop = one.test_client()
     sign_up(laptop, "g@example.com")
     phone = one.test_client()
@@ -145,6 +155,39 @@ def test_a_jwt_is_refused_while_its_revocation_waits_unapplied_on_the_listener(m
     state.connected, state.applying = True, True  # as a listener caught between receiving and applying
     assert post(laptop, "/revoke-other-sessions").status_code == 200
     assert _me(two, bearer(jwt_phone)) == 401
+
+
+def test_a_poll_that_the_listener_overtakes_forgets_nothing(make_app: Any) -> None:
+    """The listener (or another thread) may apply newer events while a poll reads the sequence: the
+    poll must not take its older reading for a restored database and drop what was applied."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from app.modules.auth.revocation import known_epoch, poll, revocation_state
+
+    app = make_app()
+    laptop = app.test_client()
+    sign_up(laptop, "h@example.com")
+    sign_in(app.test_client(), "h@example.com")
+    assert post(laptop, "/revoke-other-sessions").status_code == 200
+    with app.app_context():
+        state = revocation_state()
+        known_epoch()
+        remembered = dict(state.latest)
+        assert remembered and state.known > 0
+        overtaken = state.known + 5
+
+        def listener_applies_meanwhile(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if "revocation_epoch" in statement and state.known < overtaken:
+                state.known = overtaken  # as the LISTEN thread applying newer events would
+
+        event.listen(db.engine, "after_cursor_execute", listener_applies_meanwhile)
+        try:
+            poll(state)
+        finally:
+            event.remove(db.engine, "after_cursor_execute", listener_applies_meanwhile)
+        assert state.known == overtaken
+        assert all(state.latest.get(subject) == seqs for subject, seqs in remembered.items())
 
 
 def test_stateless_jwts_live_until_they_expire(make_app: Any) -> None:

@@ -63,9 +63,9 @@ __all__ = [
     "CHANNEL",
     "RevocationState",
     "RevocationUnknown",
+    "catch_up",
     "known_epoch",
     "note",
-    "poll",
     "revocation_state",
     "start_listener",
     "stop_listener",
@@ -119,6 +119,7 @@ class RevocationState:
     changed: threading.Condition = field(default_factory=threading.Condition)
     last_poll: float = 0.0
     poll_failed: bool = False
+    poll_lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -311,8 +312,11 @@ event.listen(OrmSession, "after_soft_rollback", lambda session, _previous: _afte
 
 def _load_rows(connection: Any, state: RevocationState) -> tuple[list[tuple[int, str, str]], int]:
     """Events this process has not seen (all of the horizon when it knows none), and the sequence."""
+    # What this process knew *before* the read: the listener (or another poll) may move ``known``
+    # past ``through`` while this read runs, which is no sign of a restored database.
+    known_before = state.known
     through = connection.execute(select(RevocationEpoch.seq).where(RevocationEpoch.id == 1)).scalar() or 0
-    if through < state.known:  # the sequence went back (database restored or emptied): start over
+    if through < known_before:  # the sequence went back (database restored or emptied): start over
         with state.lock:
             state.known = -1
             state.latest.clear()
@@ -337,6 +341,17 @@ def poll(state: RevocationState) -> None:
     rows, through = _load_rows(db.session, state)
     state.apply(rows, through)
     state.last_poll = time.monotonic()
+
+
+def catch_up(state: RevocationState) -> None:
+    """Read the events a notification waiting unapplied on the listener announces (see
+    :meth:`RevocationState.undelivered`). One thread reads for all: a thread that waited while
+    another read after it began does not read again."""
+    began = time.monotonic()
+    with state.poll_lock:
+        if state.last_poll >= began or not state.undelivered():
+            return
+        poll(state)
 
 
 def known_epoch() -> int:

@@ -161,6 +161,10 @@ def spend(redis: Any, row: ApiKey) -> None:
             row.remaining = stock + left
             return
         if status == -1:  # another request is taking a lease: spend from it once it is stored
+            if stock <= 0:
+                # The live lease had no unit for us and the row has none: nothing the holder can
+                # take. Refused at once, so an exhausted key's requests cannot queue on the grant.
+                raise api_key_error(USAGE_EXCEEDED)
             time.sleep(_WAIT_S)
             seen, stock = reread(row.id)
             continue

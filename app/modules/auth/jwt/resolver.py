@@ -24,7 +24,7 @@ from app.core.outage import is_outage
 from app.modules.auth.identity import AuthUser
 from app.modules.auth.jwt.settings import jwt_settings
 from app.modules.auth.jwt.tokens import CLAIMS, verify_jwt
-from app.modules.auth.revocation import RevocationUnknown, known_epoch, poll, revocation_state
+from app.modules.auth.revocation import RevocationUnknown, catch_up, known_epoch, revocation_state
 from app.modules.auth.serializers import iso
 
 __all__ = ["resolve_jwt"]
@@ -55,7 +55,7 @@ def _revoked(payload: dict[str, Any]) -> bool:
         # hung): read the events from the database now, as the session caches do, rather than
         # answer from what this process knew before the revocation committed.
         try:
-            poll(state)
+            catch_up(state)
         except Exception as error:
             if not is_outage(error):
                 raise
