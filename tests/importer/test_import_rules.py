@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.modules.auth.crypto import hash_token, symmetric_decrypt, symmetric_encrypt
@@ -218,9 +218,23 @@ def test_answers_given_here_survive_a_re_run() -> None:
     assert keep_consumed_codes({"backup_codes": one_used}, {"backup_codes": regenerated})["backup_codes"] == regenerated
 
 
-def test_a_re_imported_quota_ends_the_live_lease() -> None:
-    from app.modules.auth.importer.plugin_tables import keep_quota_lease
+def test_a_re_imported_quota_ends_the_live_lease(make_app: Any) -> None:
+    """The units of lease 3 sit in Redis on top of the row's 40: a re-import that sets the count
+    ends that lease, in SQL (a lease taken meanwhile by a live server ends too)."""
+    from app.modules.auth.api_key import KeyFields, create_api_key
+    from app.modules.auth.api_key.models import ApiKey
+    from app.modules.auth.importer.plugin_tables import end_quota_leases
+    from app.modules.auth.models import User
 
-    here = {"remaining": 40, "quota_lease": 3}  # lease 3's units sit in Redis on top of the 40
-    assert keep_quota_lease(here, {"id": "k1", "remaining": 100})["quota_lease"] == 4
-    assert "quota_lease" not in keep_quota_lease(here, {"id": "k1", "remaining": 40})  # same count: kept
+    app = make_app()
+    with app.app_context():
+        db.session.add(User(id="u1", name="U", email="u1@example.com", email_verified=True))
+        db.session.commit()
+        quota = create_api_key("u1", KeyFields(remaining=40))[0].id
+        plain = create_api_key("u1", KeyFields())[0].id
+        db.session.execute(update(ApiKey).values(quota_lease=3))
+        end_quota_leases([{"id": quota, "remaining": 100}, {"id": plain, "remaining": None}])
+        db.session.commit()
+        leases = dict(db.session.execute(select(ApiKey.id, ApiKey.quota_lease)).tuples().all())
+    assert leases == {quota: 4, plain: 3}
+

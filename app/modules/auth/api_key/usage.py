@@ -17,8 +17,10 @@ Consumption"):
   so does an update of ``remaining`` (:func:`.service.update_api_key`).
 - Safety of the leases: Redis losing the hash (restart, ``FLUSHALL``) loses at most one lease's
   unspent units, the owner's loss (never more requests than the quota); a hash restored from an
-  old snapshot holds a lease older than the row's, which never validates (no give-back), except
-  within the lease still live, at most one block (:mod:`.quota`).
+  old snapshot holds a lease older than the row's, which never validates (no give-back). A Redis
+  that comes back with an older state of the lease still live (restored, restarted from its own
+  RDB/AOF, a failover to a lagging replica) gives back what was spent of it since: at most one
+  block per key, the bound the block size keeps (:mod:`.quota`).
 - The rate limit (better-auth's window: ``requestCount`` within ``rateLimitTimeWindow`` ms of
   ``lastRequest``) runs in one Lua script in Redis when Redis is configured, atomic and shared by
   every process; without Redis, as guarded ``UPDATE``s on the row, as better-auth 1.7 does.

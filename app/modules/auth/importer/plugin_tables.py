@@ -16,6 +16,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import update
+
+from app.extensions import db
 from app.modules.auth.api_key.models import ApiKey
 from app.modules.auth.importer.secrets import DecryptionError
 from app.modules.auth.importer.spec import Context, Converted, Refused, Sealed, TableSpec
@@ -141,12 +144,13 @@ def _json_text(value: Any) -> str | None:
     return json.dumps(value) if isinstance(value, dict | list) else as_text(value)
 
 
-def keep_quota_lease(existing: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A re-import that brings another ``remaining`` ends the key's live quota lease in Redis: its
-    units belonged to the count being replaced (:mod:`app.modules.auth.api_key.quota`)."""
-    if new.get("remaining") != existing.get("remaining"):
-        return {**new, "quota_lease": int(existing.get("quota_lease") or 0) + 1}
-    return new
+def end_quota_leases(rows: list[dict[str, Any]]) -> None:
+    """A re-imported key's ``remaining`` is its count: the units of a live quota lease in Redis
+    belonged to the count it replaces (:mod:`app.modules.auth.api_key.quota`). Bumped in SQL, so a
+    lease a live server takes meanwhile ends as well."""
+    ids = [row["id"] for row in rows if row.get("remaining") is not None]
+    if ids:
+        db.session.execute(update(ApiKey).where(ApiKey.id.in_(ids)).values(quota_lease=ApiKey.quota_lease + 1))
 
 
 def convert_api_key(row: dict[str, Any], ctx: Context) -> Converted:
@@ -220,6 +224,6 @@ PLUGIN_TABLES = (
     TableSpec("teamMember", TeamMember, convert_team_member,
               references=(("team_id", ("team",)), ("user_id", ("user",))), unique=(("team_id", "user_id"),)),
     TableSpec("apikey", ApiKey, convert_api_key, references=(("reference_id", ("user", "organization")),),
-              unique=(("key",),), keep=keep_quota_lease),
+              unique=(("key",),), on_update=end_quota_leases),
     TableSpec("jwks", Jwks, convert_jwks),
 )
