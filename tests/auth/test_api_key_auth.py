@@ -14,7 +14,14 @@ from app.modules.auth.api_key import KeyFields, create_api_key, verify_api_key
 from app.modules.auth.api_key.models import ApiKey
 from app.modules.auth.models import User, utcnow
 from tests.auth.helpers import post
-from tests.auth.test_api_key_support import API, add_guarded_routes, create_key, key_headers, signed_in_client
+from tests.auth.test_api_key_support import (
+    API,
+    add_guarded_routes,
+    create_key,
+    key_headers,
+    signed_in_client,
+    stored_key,
+)
 
 
 def _server_key(app: Any, user_id: str, **fields: Any) -> tuple[str, str]:
@@ -28,14 +35,6 @@ def _set(app: Any, key_id: str, **values: Any) -> None:
     with app.app_context():
         db.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(**values))
         db.session.commit()
-
-
-def _row(app: Any, key_id: str) -> ApiKey | None:
-    with app.app_context():
-        row = db.session.get(ApiKey, key_id)
-        if row is not None:
-            db.session.expunge(row)
-        return row
 
 
 @pytest.fixture
@@ -102,7 +101,7 @@ def test_refused_keys_answer_their_code(app: Any, case: str) -> None:
     if case == "rate-limited":
         assert 0 < response.json["details"]["tryAgainIn"] <= 3_600_000
     if case in ("expired", "exhausted"):
-        assert _row(app, key_id) is None  # better-auth deletes expired and spent keys
+        assert stored_key(app, key_id) is None  # better-auth deletes expired and spent keys
         expected = (401, "INVALID_API_KEY")
     response = anonymous.get(f"{API}/get-session", headers=key_headers(key))  # better-auth: an error, not null
     assert (response.status_code, response.json["code"]) == expected
@@ -131,7 +130,7 @@ def test_each_request_counts_exactly_once(app: Any) -> None:
     for _ in range(3):
         assert anonymous.get(f"{API}/get-session", headers=key_headers(key)).status_code == 200
     assert anonymous.get("/api/v1/probe/auth", headers=key_headers(key)).status_code == 200
-    row = _row(app, key_id)
+    row = stored_key(app, key_id)
     assert row is not None
     assert row.remaining == 6
     counted = client.get(f"{API}/api-key/get", query_string={"id": key_id}).json
@@ -161,10 +160,10 @@ def test_a_due_refill_restores_the_quota(app: Any) -> None:
     anonymous = app.test_client()
     assert anonymous.get("/api/v1/probe/auth", headers=key_headers(key)).status_code == 200
     assert anonymous.get("/api/v1/probe/auth", headers=key_headers(key)).json["code"] == "USAGE_EXCEEDED"
-    assert _row(app, key_id) is not None  # a key that refills is kept
+    assert stored_key(app, key_id) is not None  # a key that refills is kept
     _set(app, key_id, created_at=utcnow() - timedelta(hours=2), last_refill_at=None)
     assert anonymous.get("/api/v1/probe/auth", headers=key_headers(key)).status_code == 200
-    row = _row(app, key_id)
+    row = stored_key(app, key_id)
     assert row is not None and row.remaining == 2 and row.last_refill_at is not None
 
 

@@ -19,7 +19,7 @@ from app.modules.auth.api_key.models import ApiKey
 from app.modules.auth.api_key.quota import LEASE_PREFIX, block
 from app.modules.auth.api_key.service import update_api_key
 from app.modules.auth.models import utcnow
-from tests.auth.test_api_key_support import API, add_guarded_routes, key_headers, signed_in_client
+from tests.auth.test_api_key_support import API, add_guarded_routes, key_headers, signed_in_client, stored_key
 from tests.conftest import _truncate_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -43,14 +43,6 @@ def _key(app: Any, user_id: str, **fields: Any) -> tuple[str, str]:
     with app.app_context():
         row, plaintext = create_api_key(user_id, KeyFields(rate_limit_enabled=False, **fields))
         return row.id, plaintext
-
-
-def _row(app: Any, key_id: str) -> ApiKey | None:
-    with app.app_context():
-        row = db.session.get(ApiKey, key_id)
-        if row is not None:
-            db.session.expunge(row)
-        return row
 
 
 class _Statements:
@@ -113,10 +105,10 @@ def test_exactly_the_quota_with_an_update_only_per_lease(app: Any) -> None:
     # on a loaded machine, the sequence and its new events).
     assert all(set(counted) <= {"SELECT", "UPDATE"} and 2 <= counted["SELECT"] <= 4 for counted in per_request), \
         per_request
-    row = _row(app, key_id)
+    row = stored_key(app, key_id)
     assert row is not None and (row.quota_lease, row.remaining) == (3, 1000 - 50 - 47 - 45)
     assert _spend_all(client, key, 1000) == 1000 - 137
-    assert _row(app, key_id) is None  # the refusal that finds nothing left deletes it (better-auth)
+    assert stored_key(app, key_id) is None  # the refusal that finds nothing left deletes it (better-auth)
     assert client.get(PROBE, headers=key_headers(key)).json["code"] == "INVALID_API_KEY"
 
 
@@ -145,7 +137,7 @@ def test_two_apps_racing_spend_exactly_the_quota(make_app: Any, pg_url: str, red
     assert sum(outcomes.values()) == 200
     assert outcomes[(200, None)] == 150
     assert set(outcomes) - {(200, None)} <= {(429, "USAGE_EXCEEDED"), (401, "INVALID_API_KEY")}
-    row = _row(apps[0], key_id)
+    row = stored_key(apps[0], key_id)
     assert row is None or row.remaining == 0
 
 
@@ -192,7 +184,7 @@ def test_a_refill_ends_the_last_periods_lease(app: Any) -> None:
     assert client.get(PROBE, headers=key_headers(key)).status_code == 200
     assert owner.get(f"{API}/api-key/get", query_string={"id": key_id}).json["remaining"] == 59
     assert _spend_all(client, key, 200) == 59
-    assert _row(app, key_id) is not None  # a key that refills is kept
+    assert stored_key(app, key_id) is not None  # a key that refills is kept
 
 
 def test_an_update_of_remaining_ends_the_lease(app: Any) -> None:
@@ -232,7 +224,7 @@ def test_redis_down_spends_in_the_database_exactly(make_app: Any, pg_url: str) -
     finally:
         statements.close()
     assert _spend_all(client, key, 50) == 9
-    row = _row(app, key_id)
+    row = stored_key(app, key_id)
     assert row is not None and row.remaining == 0 and row.quota_lease == 0
 
 
@@ -247,5 +239,5 @@ def test_past_the_rounds_the_row_then_the_live_lease_spend(app: Any, monkeypatch
     assert client.get(PROBE, headers=key_headers(key)).status_code == 200  # lease 1: 5 units, 4 left
     monkeypatch.setattr(quota, "_ROUNDS", 0)
     assert _spend_all(client, key, 200) == 99
-    assert _row(app, key_id) is None  # spent out: the refusal deleted it, and its lease with it
+    assert stored_key(app, key_id) is None  # spent out: the refusal deleted it, and its lease with it
     assert not app.extensions["redis"].exists(LEASE_PREFIX + key_id)

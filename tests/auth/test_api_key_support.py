@@ -7,7 +7,9 @@ from typing import Any
 from flask import Blueprint, Flask, jsonify
 
 from app.core.identity import current
+from app.extensions import db
 from app.modules import require_auth, require_permission, require_role
+from app.modules.auth.api_key.models import ApiKey
 from tests.auth.helpers import post, sign_up
 
 API = "/api/v1/auth"
@@ -56,3 +58,12 @@ def create_key(client: Any, **body: Any) -> dict[str, Any]:
 
 def key_headers(key: str) -> dict[str, str]:
     return {"x-api-key": key}
+
+
+def stored_key(app: Any, key_id: str) -> ApiKey | None:
+    """The key's row as the database holds it now, detached (readable after the app context)."""
+    with app.app_context():
+        row = db.session.get(ApiKey, key_id)
+        if row is not None:
+            db.session.expunge(row)
+        return row
