@@ -43,6 +43,23 @@ def _close_at_exit(ref: weakref.ref[Flask]) -> None:
         close_modules(app)
 
 
+def _warn_of_development_defaults(settings: Settings) -> None:
+    """Production started on a default meant for a laptop: it serves, so say it at start. Without
+    ``AUTH__BASE_URL`` the app trusts only ``http://localhost:5000`` as its origin (every browser
+    POST is refused) and names it in mails and OpenAPI; without ``DATABASE_URL`` it writes SQLite
+    inside the container."""
+    if not settings.is_production:
+        return
+    import logging
+
+    log = logging.getLogger("app")
+    if "base_url" not in settings.auth.model_fields_set:
+        log.warning("AUTH__BASE_URL is not set in production: the app takes %s as its own origin and "
+                    "refuses cookie requests from any other", settings.base_url)
+    if settings.database_url is None:
+        log.warning("DATABASE_URL is not set in production: the data goes to SQLite in instance/")
+
+
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the application from the environment, with ``overrides`` (env-style keys) on top.
 
@@ -117,4 +134,5 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             ensure_ready(app)
 
     atexit.register(_close_at_exit, weakref.ref(app))
+    _warn_of_development_defaults(settings)  # once every setting passed: an error stays one line
     return app

@@ -5,8 +5,16 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 export APP_ENV=development
+# The quick start serves the embedded default whatever the shell (or .env) says; RUN_DATABASE_URL
+# and RUN_REDIS_URL choose other servers for this command only.
+if [ -n "${DATABASE_URL:-}" ] && [ -z "${RUN_DATABASE_URL:-}" ]; then
+  echo "==> DATABASE_URL is ignored by make run (SQLite in instance/): set RUN_DATABASE_URL to serve it" >&2
+fi
+if [ -n "${REDIS_URL:-}" ] && [ -z "${RUN_REDIS_URL:-}" ]; then
+  echo "==> REDIS_URL is ignored by make run (no Redis): set RUN_REDIS_URL to use it" >&2
+fi
 export DATABASE_URL="${RUN_DATABASE_URL:-sqlite:///$PWD/instance/app.db}"
-export REDIS_URL=""
+export REDIS_URL="${RUN_REDIS_URL:-}"
 export AUTH__BASE_URL="${AUTH__BASE_URL:-http://localhost:${PORT:-5000}}"
 mkdir -p instance
 # Without AUTH__SECRET, development reads instance/dev-secret (config.py creates it once): the same

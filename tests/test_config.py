@@ -174,3 +174,21 @@ def test_development_keeps_its_secret_in_a_file_when_missing(tmp_path: Path, mon
     settings = load_settings({"APP_ENV": "development", "AUTH__SECRET": ""})
     assert settings.auth.secret and len(settings.auth.secret) >= 32
     assert (tmp_path / "instance" / "dev-secret").read_text().strip() == settings.auth.secret
+
+
+def test_production_on_laptop_defaults_says_so_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    """A production app without AUTH__BASE_URL trusts only http://localhost:5000 as its origin, and
+    without DATABASE_URL writes SQLite in the container: it serves, so the start says it."""
+    from app import create_app
+    from app.modules import close_modules
+
+    with caplog.at_level(logging.WARNING, logger="app"):
+        close_modules(create_app({"APP_ENV": "production", "AUTH__SECRET": "s" * 40}))
+    said = [r.getMessage() for r in caplog.records if r.name == "app"]
+    assert any(m.startswith("AUTH__BASE_URL is not set in production") for m in said), said
+    assert any(m.startswith("DATABASE_URL is not set in production") for m in said), said
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="app"):
+        close_modules(create_app({"APP_ENV": "production", "AUTH__SECRET": "s" * 40,
+                                  "AUTH__BASE_URL": "https://app.example.com", "DATABASE_URL": "sqlite://"}))
+    assert not [r for r in caplog.records if r.name == "app" and "not set in production" in r.getMessage()]
