@@ -235,6 +235,6 @@ def test_a_re_imported_quota_ends_the_live_lease(make_app: Any) -> None:
         db.session.execute(update(ApiKey).values(quota_lease=3))
         end_quota_leases([{"id": quota, "remaining": 100}, {"id": plain, "remaining": None}])
         db.session.commit()
-        leases = dict(db.session.execute(select(ApiKey.id, ApiKey.quota_lease)).tuples().all())
+        leases = {key_id: lease for key_id, lease in db.session.execute(select(ApiKey.id, ApiKey.quota_lease))}
     assert leases == {quota: 4, plain: 3}
 
