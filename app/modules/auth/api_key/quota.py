@@ -42,7 +42,7 @@ from app.extensions import db
 from app.modules.auth.api_key.errors import USAGE_EXCEEDED, api_key_error
 from app.modules.auth.api_key.models import ApiKey
 
-__all__ = ["LEASE_PREFIX", "block", "live_units", "reread", "spend"]
+__all__ = ["LEASE_PREFIX", "block", "live_units", "reread", "spend", "spend_in_row"]
 
 LEASE_PREFIX = "auth:apikey:q:"
 #: How long (ms) a process may hold the grant before another one may take a lease instead.
@@ -122,14 +122,14 @@ def _take_lease(key_id: str, seen: int, take: int) -> tuple[int, int] | None:
     return (int(taken[0]), int(taken[1] or 0)) if taken is not None else None
 
 
-def _spend_in_database(row: ApiKey) -> bool:
-    """One unit straight from ``remaining``: always exact, whatever lease lives in Redis."""
+def spend_in_row(row: ApiKey) -> bool:
+    """One unit straight from ``remaining`` (not committed): always exact, whatever lease lives
+    in Redis. False when the row has none left."""
     spent = db.session.execute(
         update(ApiKey).where(ApiKey.id == row.id, ApiKey.remaining > 0).values(remaining=ApiKey.remaining - 1)
         .returning(ApiKey.remaining),
         execution_options={"synchronize_session": False},
     ).first()
-    db.session.commit()  # spend() commits what it writes: its caller commits nothing after it
     if spent is None:
         return False
     row.remaining = spent[0]
@@ -186,7 +186,9 @@ def spend(redis: Any, row: ApiKey) -> None:
         _release(store_script, hash_key, token, taken=(seen, take - 1))
         return
     # Still contended after every round: one unit straight from the row, else from the lease now live.
-    if _spend_in_database(row):
+    spent = spend_in_row(row)
+    db.session.commit()  # spend() commits what it writes: its caller commits nothing after it
+    if spent:
         return
     seen, stock = reread(row.id)
     status, left = (int(v) for v in spend_script(keys=[hash_key], args=[seen, GRANT_HOLD_MS, token]))

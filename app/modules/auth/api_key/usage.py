@@ -217,14 +217,8 @@ def _consume_remaining(row: ApiKey, now: datetime) -> bool:
     due = _refill_due(row, now)
     if due is not None and _refill(row, now, due):
         return True
-    spent = db.session.execute(
-        update(ApiKey).where(ApiKey.id == row.id, ApiKey.remaining > 0).values(remaining=ApiKey.remaining - 1)
-        .returning(ApiKey.remaining),
-        execution_options={"synchronize_session": False},
-    ).first()
-    if spent is None:
+    if not quota.spend_in_row(row):
         raise api_key_error(USAGE_EXCEEDED)
-    row.remaining = spent[0]
     return True
 
 

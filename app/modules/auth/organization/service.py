@@ -113,21 +113,24 @@ def parse_role_list(value: str | Sequence[str] | None) -> list[str]:
     return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
 
 
-def clear_active_organization(organization_id: str, user_id: str | None = None) -> None:
-    """Sessions (of ``user_id``, or everyone's) that point at the organization point nowhere now.
-
-    Marks them stale first (the session cache must not answer the old active organization).
-    """
-    where: list[Any] = [Session.active_organization_id == organization_id]
-    if user_id is not None:
-        where.append(Session.user_id == user_id)
-    rows = db.session.execute(select(Session.id, Session.token).where(*where)).all()
+def point_sessions_nowhere(where: Any, user_id: str | None, **values: None) -> bool:
+    """Set ``values`` (an active organization or team) to None on the sessions matching ``where``
+    (of ``user_id``, or everyone's); False when none did. Their cached copies must not answer the
+    old value: a revocation event for each and their Redis copies marked stale, before the write."""
+    conditions: list[Any] = [where] if user_id is None else [where, Session.user_id == user_id]
+    rows = db.session.execute(select(Session.id, Session.token).where(*conditions)).all()
     if not rows:
-        return
+        return False
     note("s", [row[0] for row in rows])
     mark_stale([row[1] for row in rows])
-    db.session.execute(update(Session).where(*where).values(active_organization_id=None))
-    forget_memberships()
+    db.session.execute(update(Session).where(*conditions).values(**values))
+    return True
+
+
+def clear_active_organization(organization_id: str, user_id: str | None = None) -> None:
+    """Sessions (of ``user_id``, or everyone's) that point at the organization point nowhere now."""
+    if point_sessions_nowhere(Session.active_organization_id == organization_id, user_id, active_organization_id=None):
+        forget_memberships()
 
 
 def organization_id_by_slug(slug: str) -> str | None:

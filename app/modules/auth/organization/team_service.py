@@ -8,7 +8,6 @@ another organization's team answers exactly as an unknown one (OWASP ASVS V4.2.1
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
@@ -19,10 +18,10 @@ from app.extensions import db
 from app.modules.auth.crypto import generate_id
 from app.modules.auth.models import Session, utcnow
 from app.modules.auth.organization.models import Invitation, Organization, Team, TeamMember
+from app.modules.auth.organization.service import point_sessions_nowhere
 from app.modules.auth.organization.settings import TeamSettings, org_settings
-from app.modules.auth.revocation import note
 from app.modules.auth.serializers import SESSION_ACTIVE_TEAM
-from app.modules.auth.sessions import ResolvedSession, mark_stale, session_changed
+from app.modules.auth.sessions import ResolvedSession, session_changed
 
 #: better-auth's ORGANIZATION_ERROR_CODES for teams, by code.
 TEAM_MESSAGES = {
@@ -162,17 +161,8 @@ def set_active_team(resolved: ResolvedSession, team_id: str | None) -> None:
 def clear_active_team(team_ids: Sequence[str], user_id: str | None = None) -> None:
     """Sessions (of ``user_id``, or everyone's) whose active team is gone or no longer theirs point
     at no team (better-auth leaves them pointing at it)."""
-    if not team_ids:
-        return
-    where: list[Any] = [Session.active_team_id.in_(list(team_ids))]
-    if user_id is not None:
-        where.append(Session.user_id == user_id)
-    rows = db.session.execute(select(Session.id, Session.token).where(*where)).all()
-    if not rows:
-        return
-    note("s", [row[0] for row in rows])
-    mark_stale([row[1] for row in rows])
-    db.session.execute(update(Session).where(*where).values(active_team_id=None))
+    if team_ids:
+        point_sessions_nowhere(Session.active_team_id.in_(list(team_ids)), user_id, active_team_id=None)
 
 
 def delete_team(team: Team) -> None:
