@@ -170,6 +170,27 @@ def test_an_old_hash_restored_never_gives_requests_back(app: Any) -> None:
     assert _spend_all(client, key, 200) == 100 - 7 - unspent  # lease 1 never spends again
 
 
+def test_an_exhausted_key_is_refused_at_once_while_another_request_holds_the_grant(app: Any) -> None:
+    """Nothing left in the row or the lease: a request that finds the grant held by another does not
+    wait on it (up to 60 rounds of a sleep and a database read each) but is refused straight away."""
+    _, user = signed_in_client(app)
+    # A refill (due in an hour) keeps the exhausted key: better-auth deletes one without.
+    key_id, key = _key(app, user["id"], remaining=1, refill_amount=10, refill_interval=3_600_000)
+    client = app.test_client()
+    assert client.get(PROBE, headers=key_headers(key)).status_code == 200  # the last unit
+    redis = app.extensions["redis"]
+    held_until = int(redis.time()[0]) * 1000 + 60_000
+    redis.hset(LEASE_PREFIX + key_id, mapping={"until": held_until, "holder": "another request"})
+    statements = _Statements(app)
+    try:
+        response = client.get(PROBE, headers=key_headers(key))
+        counted = statements.take()
+    finally:
+        statements.close()
+    assert (response.status_code, response.json["code"]) == (429, "USAGE_EXCEEDED")
+    assert counted["SELECT"] <= 4 and not counted["UPDATE"], counted
+
+
 def test_a_refill_ends_the_last_periods_lease(app: Any) -> None:
     owner, user = signed_in_client(app)
     key_id, key = _key(app, user["id"], remaining=100, refill_amount=60, refill_interval=3_600_000)
