@@ -48,7 +48,7 @@ def test_a_redis_that_lost_the_revocation_cannot_bring_the_session_back(make_app
     assert post(laptop, "/revoke-other-sessions").json == {"status": True}
     # Redis comes back from the old snapshot (or a lagging replica takes over): the copy is back,
     # the stale marker is gone.
-    redis.flushall()
+    redis.flushdb()  # FLUSHALL for this app (its own database: the other xdist worker keeps its keys)
     redis.set(key, snapshot, ex=300)
     assert _me(two, bearer(phone)) == 401
     assert _me(one, bearer(phone)) == 401
@@ -69,7 +69,7 @@ def test_a_ban_survives_a_redis_flush_and_restore(make_app: Any, redis_url: str)
     redis = two.extensions["redis"]
     copies = {key: redis.get(key) for key in redis.scan_iter(CACHE_PREFIX + "*")}
     assert post(admin, "/admin/ban-user", {"userId": body["user"]["id"]}).status_code == 200
-    redis.flushall()
+    redis.flushdb()  # FLUSHALL for this app (its own database: the other xdist worker keeps its keys)
     for key, value in copies.items():
         redis.set(key, value, ex=300)
     assert _me(two, bearer(token)) == 401
